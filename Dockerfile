@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# keyrelay: build with Maven, run on a Temurin 25 JRE as an unprivileged user.
+
+FROM maven:3.9-eclipse-temurin-25 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -B -ntp -q dependency:go-offline
+COPY src ./src
+RUN mvn -B -ntp -q package -DskipTests
+
+FROM eclipse-temurin:25-jre
+RUN groupadd --system --gid 10001 keyrelay \
+ && useradd --system --uid 10001 --gid keyrelay --home-dir /var/lib/keyrelay --shell /usr/sbin/nologin keyrelay \
+ && mkdir -p /var/lib/keyrelay /etc/keyrelay \
+ && chown keyrelay:keyrelay /var/lib/keyrelay
+COPY --from=build /src/target/keyrelay.jar /opt/keyrelay/keyrelay.jar
+COPY config/ /etc/keyrelay/
+
+# Configuration comes from KEYRELAY_* variables (see README); these are the container's defaults.
+ENV KEYRELAY_DATA_DIR=/var/lib/keyrelay \
+    KEYRELAY_ADMIN_LISTEN=0.0.0.0 \
+    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+
+USER keyrelay
+WORKDIR /var/lib/keyrelay
+VOLUME ["/var/lib/keyrelay"]
+EXPOSE 587 465 8080
+ENTRYPOINT ["java", "-jar", "/opt/keyrelay/keyrelay.jar"]
+CMD ["--help"]

@@ -1,0 +1,316 @@
+package io.keyrelay.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keyrelay.config.Durations;
+import io.keyrelay.keys.Actor;
+import io.keyrelay.keys.ApiKey;
+import io.keyrelay.keys.CreatedKey;
+import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeySpec;
+import io.keyrelay.keys.KeyUpdate;
+import io.keyrelay.keys.KeyValidationException;
+import io.keyrelay.keys.KeyViews;
+import io.keyrelay.net.IpAllowlist;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code keyrelay keys …}: manage API keys in the store the relay uses. */
+@Command(name = "keys", description = "Create, list, show, update and revoke API keys.",
+        subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Show.class,
+                KeysCommand.Update.class, KeysCommand.Revoke.class})
+final class KeysCommand {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Shared plumbing: output streams, JSON, the store. */
+    abstract static class KeyCommand extends ConfigOption implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        @Override
+        public final Integer call() {
+            try (Stores stores = Stores.open(config())) {
+                run(stores);
+                return 0;
+            }
+        }
+
+        abstract void run(Stores stores);
+
+        void printJson(Object o) {
+            try {
+                out().println(JSON.writeValueAsString(o));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Create a key and print it. The key is shown this one time only; only its hash is stored.")
+    static final class Create extends KeyCommand {
+        @Option(names = "--label", required = true, description = "Name of the key.")
+        String label;
+
+        @Option(names = "--grant", required = true, paramLabel = "GRANT",
+                description = "Permission, repeatable or comma-separated: ${COMPLETION-CANDIDATES}",
+                completionCandidates = GrantNames.class)
+        List<String> grants;
+
+        @Option(names = "--allowed-ip", paramLabel = "CIDR",
+                description = "Source address or CIDR block allowed to use the key; repeatable. None: any address.")
+        List<String> allowedIps = new ArrayList<>();
+
+        @Option(names = "--subaccount", paramLabel = "N", description = "Subaccount the key belongs to.")
+        Long subaccount;
+
+        @Option(names = "--expires", paramLabel = "WHEN",
+                description = "Expiry: ISO-8601 instant (2027-01-31T00:00:00Z), date (2027-01-31, midnight UTC),"
+                        + " or a duration from now (30d, 12h).")
+        String expires;
+
+        @Option(names = "--json", description = "Print one JSON object instead of text.")
+        boolean json;
+
+        @Override
+        void run(Stores stores) {
+            Instant now = stores.keyService.clock().instant();
+            KeySpec spec = new KeySpec(label, Grant.parseAll(grants), allowlist(allowedIps), subaccount,
+                    expires == null ? null : parseExpiry(expires, now));
+            CreatedKey created = stores.keyService.create(spec, Actor.CLI);
+            if (json) {
+                Map<String, Object> all = KeyViews.created(created, now);
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                for (String k : List.of("id", "key", "short_key", "label", "grants", "valid_ips", "subaccount_id",
+                        "expires_at")) {
+                    m.put(k, all.get(k));
+                }
+                printJson(m);
+                return;
+            }
+            ApiKey k = created.key();
+            PrintWriter o = out();
+            o.println("API key created. Copy it now: it is shown this one time only and cannot be recovered.");
+            o.println();
+            o.println("  key:         " + created.secret());
+            o.println("  id:          " + k.id());
+            o.println("  short key:   " + k.shortKey());
+            o.println("  label:       " + k.label());
+            o.println("  grants:      " + String.join(", ", k.grantNames()));
+            o.println("  allowed IPs: " + (k.validIps().allowsAny() ? "any" : String.join(", ", k.validIps().asStrings())));
+            o.println("  subaccount:  " + (k.subaccountId() == null ? "none (primary account)" : k.subaccountId()));
+            o.println("  expires:     " + (k.expiresAt() == null ? "never" : k.expiresAt()));
+            if (k.has(Grant.SMTP_INJECT)) {
+                o.println();
+                o.println("Send mail with SMTP AUTH: username SMTP_Injection, password = the key.");
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List keys (never the keys themselves: only their first four characters).")
+    static final class ListKeys extends KeyCommand {
+        @Option(names = "--subaccount", paramLabel = "N", description = "Only keys of this subaccount.")
+        Long subaccount;
+
+        @Option(names = "--json", description = "Print a JSON array instead of a table.")
+        boolean json;
+
+        @Override
+        void run(Stores stores) {
+            Instant now = stores.keyService.clock().instant();
+            List<ApiKey> keys = stores.keyService.list(subaccount, false);
+            if (json) {
+                printJson(keys.stream().map(k -> KeyViews.view(k, now)).toList());
+                return;
+            }
+            if (keys.isEmpty()) {
+                out().println("No API keys yet. Create one with: keyrelay keys create --label NAME --grant smtp/inject");
+                return;
+            }
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"ID", "SHORT", "LABEL", "GRANTS", "ALLOWED IPS", "SUBACCOUNT", "CREATED", "LAST USED",
+                "EXPIRES", "STATUS"});
+            for (ApiKey k : keys) {
+                rows.add(new String[] {k.id(), k.shortKey(), k.label(), String.join(",", k.grantNames()),
+                    k.validIps().allowsAny() ? "any" : String.join(",", k.validIps().asStrings()),
+                    k.subaccountId() == null ? "-" : k.subaccountId().toString(), day(k.createdAt()),
+                    k.lastUsedAt() == null ? "never" : k.lastUsedAt().toString(),
+                    k.expiresAt() == null ? "never" : k.expiresAt().toString(), k.status(now)});
+            }
+            Table.print(out(), rows);
+        }
+
+        private static String day(Instant t) {
+            return t.toString().substring(0, 10);
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one key.")
+    static final class Show extends KeyCommand {
+        @Parameters(paramLabel = "ID", description = "The key's id.")
+        String id;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        void run(Stores stores) {
+            Instant now = stores.keyService.clock().instant();
+            ApiKey k = stores.keyService.get(id);
+            Map<String, Object> view = KeyViews.view(k, now);
+            if (json) {
+                printJson(view);
+                return;
+            }
+            view.forEach((name, value) -> out().printf("%-14s %s%n", name + ":", value instanceof List<?> l
+                    ? String.join(", ", l.stream().map(String::valueOf).toList()) : value == null ? "-" : value));
+            if (k.lastUsedIp() != null) {
+                out().printf("%-14s %s%n", "last_used_ip:", k.lastUsedIp());
+            }
+        }
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = "Change a key's label, grants, allowed IPs or expiry. The key itself never changes.")
+    static final class Update extends KeyCommand {
+        @Parameters(paramLabel = "ID", description = "The key's id.")
+        String id;
+
+        @Option(names = "--label", description = "New name.")
+        String label;
+
+        @Option(names = "--grant", paramLabel = "GRANT",
+                description = "Replace the grants (repeatable or comma-separated): ${COMPLETION-CANDIDATES}",
+                completionCandidates = GrantNames.class)
+        List<String> grants;
+
+        @ArgGroup(exclusive = true)
+        IpChange ips;
+
+        @ArgGroup(exclusive = true)
+        ExpiryChange expiry;
+
+        static final class IpChange {
+            @Option(names = "--allowed-ip", paramLabel = "CIDR", description = "Replace the allowed IPs; repeatable.")
+            List<String> allowedIps;
+
+            @Option(names = "--clear-allowed-ips", description = "Allow any source address.")
+            boolean clear;
+        }
+
+        static final class ExpiryChange {
+            @Option(names = "--expires", paramLabel = "WHEN", description = "New expiry (as for create).")
+            String expires;
+
+            @Option(names = "--no-expiry", description = "Remove the expiry.")
+            boolean never;
+        }
+
+        @Option(names = "--json", description = "Print the updated key as JSON.")
+        boolean json;
+
+        @Override
+        void run(Stores stores) {
+            Instant now = stores.keyService.clock().instant();
+            KeyUpdate u = KeyUpdate.none();
+            if (label != null) {
+                u = u.withLabel(label);
+            }
+            if (grants != null) {
+                u = u.withGrants(Grant.parseAll(grants));
+            }
+            if (ips != null) {
+                u = u.withValidIps(ips.clear ? IpAllowlist.ANY : allowlist(ips.allowedIps));
+            }
+            if (expiry != null) {
+                u = u.withExpiresAt(expiry.never ? null : parseExpiry(expiry.expires, now));
+            }
+            if (u.isEmpty()) {
+                throw new KeyValidationException("update", "nothing to change: give --label, --grant, --allowed-ip,"
+                        + " --clear-allowed-ips, --expires or --no-expiry");
+            }
+            ApiKey k = stores.keyService.update(id, u, Actor.CLI);
+            if (json) {
+                printJson(KeyViews.view(k, now));
+            } else {
+                out().println("Updated API key " + k.id() + " (" + k.shortKey() + ", \"" + k.label() + "\").");
+            }
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true,
+            description = "Revoke a key: SMTP AUTH and API calls with it fail from now on (within about a second"
+                    + " on every relay sharing the store).")
+    static final class Revoke extends KeyCommand {
+        @Parameters(paramLabel = "ID", description = "The key's id.")
+        String id;
+
+        @Override
+        void run(Stores stores) {
+            ApiKey k = stores.keyService.revoke(id, Actor.CLI);
+            out().println("Revoked API key " + k.id() + " (" + k.shortKey() + ", \"" + k.label() + "\") at "
+                    + k.revokedAt() + ".");
+        }
+    }
+
+    static IpAllowlist allowlist(List<String> entries) {
+        List<String> split = new ArrayList<>();
+        for (String e : entries) {
+            split.addAll(List.of(e.split("[,\\s]+")));
+        }
+        try {
+            return IpAllowlist.parse(split);
+        } catch (IllegalArgumentException e) {
+            throw new KeyValidationException("valid_ips", e.getMessage());
+        }
+    }
+
+    /** ISO-8601 instant or offset date-time, a date (midnight UTC), or a duration from now. */
+    static Instant parseExpiry(String text, Instant now) {
+        String s = text.strip();
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            // try the next form
+        }
+        try {
+            return LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            // try the next form
+        }
+        try {
+            return now.plus(Durations.parse(s));
+        } catch (IllegalArgumentException e) {
+            throw new KeyValidationException("expires_at", "'" + text + "' is not an ISO-8601 date-time"
+                    + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration (30d)");
+        }
+    }
+
+    /** Grant names for help and shell completion. */
+    static final class GrantNames extends ArrayList<String> {
+        private static final long serialVersionUID = 1L;
+
+        GrantNames() {
+            super(java.util.Arrays.stream(Grant.values()).map(Grant::wireName).toList());
+        }
+    }
+}

@@ -1,0 +1,408 @@
+package io.keyrelay.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.keyrelay.net.IpLiteral;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Reads the configuration: built-in defaults, then the YAML file (if one is given), then {@code KEYRELAY_*}
+ * environment variables, then validates everything into a {@link RelayConfig}. Unknown keys in the file are an
+ * error (a typo must not silently fall back to a default).
+ */
+public final class ConfigLoader {
+    private static final YAMLMapper YAML = new YAMLMapper();
+
+    private ConfigLoader() {}
+
+    /** The raw text of each setting that was given explicitly (file or environment), before typing. */
+    public record Raw(Map<Setting, String> explicit, List<String> warnings) {
+        public Raw {
+            explicit = Map.copyOf(explicit);
+            warnings = List.copyOf(warnings);
+        }
+
+        /** The effective text of a setting: explicit, else its default. */
+        public String get(Setting s) {
+            return explicit.getOrDefault(s, s.defaultValue());
+        }
+
+        public boolean isSet(Setting s) {
+            return explicit.containsKey(s);
+        }
+
+        /** A copy where the given values stand in for defaults of settings not set explicitly (dev mode). */
+        public Raw withDefaults(Map<Setting, String> defaults) {
+            Map<Setting, String> m = new EnumMap<>(Setting.class);
+            m.putAll(defaults);
+            m.putAll(explicit);
+            return new Raw(m, warnings);
+        }
+
+        /** A copy with one value replaced (tests and CLI flags). */
+        public Raw with(Setting s, String value) {
+            Map<Setting, String> m = new EnumMap<>(Setting.class);
+            m.putAll(explicit);
+            m.put(s, value);
+            return new Raw(m, warnings);
+        }
+    }
+
+    /** Loads file (may be null) and environment into raw values. */
+    public static Raw read(Path file, Map<String, String> env) {
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        if (file != null) {
+            readFile(file, values);
+        }
+        List<String> warnings = new ArrayList<>();
+        for (Setting s : Setting.values()) {
+            String v = env.get(s.envName());
+            if (v != null) {
+                values.put(s, v);
+            }
+        }
+        for (String name : env.keySet()) {
+            if (name.startsWith("KEYRELAY_") && Arrays.stream(Setting.values()).noneMatch(s -> s.envName().equals(name))
+                    && !name.equals("KEYRELAY_CONFIG") && !name.startsWith("KEYRELAY_TEST_")) {
+                warnings.add("ignoring environment variable " + name + ": no such configuration key");
+            }
+        }
+        return new Raw(values, warnings);
+    }
+
+    /** Reads and validates. */
+    public static RelayConfig load(Path file, Map<String, String> env) {
+        return build(read(file, env));
+    }
+
+    private static void readFile(Path file, Map<Setting, String> out) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(Files.readString(file));
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("--config", file + " does not exist");
+        } catch (JsonProcessingException e) {
+            throw new ConfigException("--config", file + " is not valid YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+        } catch (IOException e) {
+            throw new ConfigException("--config", "cannot read " + file + ": " + e.getMessage());
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return; // an empty file, or one with only comments
+        }
+        if (!root.isObject()) {
+            throw new ConfigException("--config", file + " must hold a mapping of keys to values");
+        }
+        flatten("", root, out);
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<Setting, String> out) {
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            JsonNode v = e.getValue();
+            Setting s = Setting.byKey(key);
+            if (s == null) {
+                if (v.isObject() && isPrefix(key)) {
+                    flatten(key, v, out);
+                    continue;
+                }
+                if (v.isNull() && isPrefix(key)) {
+                    continue; // a section whose keys are all commented out
+                }
+                throw new ConfigException(key, "unknown configuration key" + suggestion(key));
+            }
+            if (v.isObject()) {
+                throw new ConfigException(key, "expects a value, not a mapping");
+            }
+            if (v.isArray()) {
+                List<String> items = new ArrayList<>();
+                v.forEach(item -> items.add(item.asText()));
+                out.put(s, String.join(",", items));
+            } else {
+                out.put(s, v.isNull() ? "" : v.asText());
+            }
+        }
+    }
+
+    private static boolean isPrefix(String key) {
+        return Arrays.stream(Setting.values()).anyMatch(s -> s.key().startsWith(key + "."));
+    }
+
+    private static String suggestion(String key) {
+        String best = null;
+        int bestDistance = 4;
+        for (Setting s : Setting.values()) {
+            int d = distance(key, s.key());
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = s.key();
+            }
+        }
+        return best == null ? "" : "; did you mean " + best + "?";
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** Types and validates every value. */
+    public static RelayConfig build(Raw raw) {
+        Values v = new Values(raw);
+        Path dataDir = v.path(Setting.DATA_DIR);
+        if (dataDir == null) {
+            throw new ConfigException(Setting.DATA_DIR.key(), "must not be empty");
+        }
+        var db = new RelayConfig.Db(v.optional(Setting.DB_URL), v.string(Setting.DB_USER), v.string(Setting.DB_PASSWORD),
+                v.intIn(Setting.DB_POOL_SIZE, 1, 1000));
+        var keys = new RelayConfig.Keys(v.optional(Setting.KEYS_PEPPER));
+        var tls = new RelayConfig.Tls(v.path(Setting.SMTP_TLS_CERT), v.path(Setting.SMTP_TLS_KEY));
+        var auth = new RelayConfig.Auth(v.choice(Setting.SMTP_AUTH_PLAINTEXT, RelayConfig.PlaintextAuth.class),
+                v.list(Setting.SMTP_AUTH_USERNAMES));
+        String hostname = v.optional(Setting.SMTP_HOSTNAME);
+        var smtp = new RelayConfig.Smtp(
+                v.address(Setting.SMTP_LISTEN),
+                v.port(Setting.SMTP_PORT, true),
+                v.optionalPort(Setting.SMTP_IMPLICIT_TLS_PORT),
+                hostname == null ? localHostName() : v.hostname(Setting.SMTP_HOSTNAME),
+                tls,
+                auth,
+                v.sizeIn(Setting.SMTP_MAX_MESSAGE_SIZE, 1024, Integer.MAX_VALUE),
+                v.intIn(Setting.SMTP_MAX_RECIPIENTS, 1, 100_000),
+                v.intIn(Setting.SMTP_MAX_CONNECTIONS, 1, 1_000_000),
+                v.positiveDuration(Setting.SMTP_IDLE_TIMEOUT));
+        String host = v.optional(Setting.DOWNSTREAM_HOST);
+        var downstream = new RelayConfig.Downstream(
+                host == null ? null : v.hostname(Setting.DOWNSTREAM_HOST),
+                v.port(Setting.DOWNSTREAM_PORT, false),
+                v.choice(Setting.DOWNSTREAM_TLS, RelayConfig.DownstreamTls.class),
+                v.bool(Setting.DOWNSTREAM_TLS_VERIFY),
+                v.path(Setting.DOWNSTREAM_CA_FILE),
+                v.string(Setting.DOWNSTREAM_USERNAME),
+                v.string(Setting.DOWNSTREAM_PASSWORD),
+                v.intIn(Setting.DOWNSTREAM_POOL_SIZE, 1, 10_000),
+                v.positiveDuration(Setting.DOWNSTREAM_CONNECT_TIMEOUT),
+                v.positiveDuration(Setting.DOWNSTREAM_READ_TIMEOUT));
+        var cache = new RelayConfig.Cache(
+                v.intIn(Setting.CACHE_MAX_SIZE, 1, 100_000_000),
+                v.positiveDuration(Setting.CACHE_TTL),
+                v.positiveDuration(Setting.CACHE_NEGATIVE_TTL),
+                v.positiveDuration(Setting.CACHE_REFRESH));
+        var admin = new RelayConfig.Admin(v.address(Setting.ADMIN_LISTEN), v.port(Setting.ADMIN_PORT, true));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin);
+    }
+
+    private static String localHostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    /** Renders the effective configuration as YAML with secrets masked, for {@code keyrelay config print}. */
+    public static String print(Raw raw) {
+        StringBuilder out = new StringBuilder();
+        String section = "";
+        for (Setting s : Setting.values()) {
+            String key = s.key();
+            int dot = key.lastIndexOf('.');
+            String parent = dot < 0 ? "" : key.substring(0, dot);
+            if (!parent.equals(section)) {
+                String[] now = parent.isEmpty() ? new String[0] : parent.split("\\.");
+                String[] before = section.isEmpty() ? new String[0] : section.split("\\.");
+                int common = 0;
+                while (common < now.length && common < before.length && now[common].equals(before[common])) {
+                    common++;
+                }
+                for (int i = common; i < now.length; i++) {
+                    out.append("  ".repeat(i)).append(now[i]).append(":\n");
+                }
+                section = parent;
+            }
+            String value = raw.get(s);
+            if (s.secret()) {
+                value = Secrets.mask(value);
+            } else if (s == Setting.DB_URL) {
+                value = Secrets.maskUrl(value);
+            }
+            int depth = parent.isEmpty() ? 0 : parent.split("\\.").length;
+            out.append("  ".repeat(depth)).append(key.substring(dot + 1)).append(": ").append(yamlScalar(s, value));
+            if (!raw.isSet(s)) {
+                out.append("  # default");
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String yamlScalar(Setting s, String value) {
+        if (s == Setting.SMTP_AUTH_USERNAMES) {
+            List<String> items = Arrays.stream(value.split(",")).map(String::strip).filter(x -> !x.isEmpty())
+                    .map(ConfigLoader::quote).toList();
+            return "[" + String.join(", ", items) + "]";
+        }
+        return quote(value);
+    }
+
+    private static String quote(String v) {
+        if (v.isEmpty() || !v.matches("[A-Za-z0-9_./:@+-]+") || v.matches("(?i)true|false|yes|no|null|~|on|off")) {
+            return "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
+        return v;
+    }
+
+    /** Typed access to raw values, each error naming its key. */
+    private record Values(Raw raw) {
+        String string(Setting s) {
+            return raw.get(s).strip();
+        }
+
+        String optional(Setting s) {
+            String v = string(s);
+            return v.isEmpty() ? null : v;
+        }
+
+        Path path(Setting s) {
+            String v = optional(s);
+            return v == null ? null : Path.of(v);
+        }
+
+        int intIn(Setting s, int min, int max) {
+            String v = string(s);
+            long n;
+            try {
+                n = Long.parseLong(v);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(s.key(), show(v) + " is not a whole number");
+            }
+            if (n < min || n > max) {
+                throw new ConfigException(s.key(), v + " is out of range (" + min + " to " + max + ")");
+            }
+            return (int) n;
+        }
+
+        int port(Setting s, boolean zeroAllowed) {
+            String v = string(s);
+            int n;
+            try {
+                n = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(s.key(), show(v) + " is not a valid port");
+            }
+            if (n < (zeroAllowed ? 0 : 1) || n > 65535) {
+                throw new ConfigException(s.key(), v + " is not a valid port");
+            }
+            return n;
+        }
+
+        int optionalPort(Setting s) {
+            return optional(s) == null ? 0 : port(s, true);
+        }
+
+        long sizeIn(Setting s, long min, long max) {
+            String v = string(s);
+            long n;
+            try {
+                n = Sizes.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), show(v) + " " + e.getMessage());
+            }
+            if (n < min || n > max) {
+                throw new ConfigException(s.key(), v + " is out of range (" + Sizes.format(min) + " to "
+                        + Sizes.format(max) + ")");
+            }
+            return n;
+        }
+
+        Duration positiveDuration(Setting s) {
+            String v = string(s);
+            Duration d;
+            try {
+                d = Durations.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), show(v) + " " + e.getMessage());
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new ConfigException(s.key(), v + " must be longer than zero");
+            }
+            return d;
+        }
+
+        boolean bool(Setting s) {
+            String v = string(s).toLowerCase(Locale.ROOT);
+            return switch (v) {
+                case "true", "yes", "on", "1" -> true;
+                case "false", "no", "off", "0" -> false;
+                default -> throw new ConfigException(s.key(), show(raw.get(s)) + " is not true or false");
+            };
+        }
+
+        <E extends Enum<E>> E choice(Setting s, Class<E> type) {
+            String v = string(s);
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equalsIgnoreCase(v)) {
+                    return e;
+                }
+            }
+            List<String> names = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList();
+            throw new ConfigException(s.key(), show(v) + " is not one of " + String.join(", ", names));
+        }
+
+        List<String> list(Setting s) {
+            return Arrays.stream(string(s).split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
+        }
+
+        InetAddress address(Setting s) {
+            String v = string(s);
+            String literal = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
+            if (literal.equalsIgnoreCase("localhost")) {
+                literal = "127.0.0.1";
+            }
+            try {
+                return InetAddress.getByAddress(IpLiteral.parse(literal));
+            } catch (IllegalArgumentException | UnknownHostException e) {
+                throw new ConfigException(s.key(), show(v) + " is not an IP address (write 0.0.0.0, ::, 127.0.0.1 …)");
+            }
+        }
+
+        String hostname(Setting s) {
+            String v = string(s);
+            if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[?[0-9A-Fa-f:.]+]?")) {
+                throw new ConfigException(s.key(), show(v) + " is not a host name or address");
+            }
+            return v;
+        }
+
+        private static String show(String v) {
+            return v.isEmpty() ? "(empty)" : v;
+        }
+    }
+}

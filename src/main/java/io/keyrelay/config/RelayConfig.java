@@ -1,0 +1,99 @@
+package io.keyrelay.config;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The whole configuration, read once at start by {@link ConfigLoader} and immutable afterwards. Each record
+ * checks the rules that span several keys; single values were checked as they were parsed.
+ */
+public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin) {
+
+    /** The key store. {@code url} is null for the embedded H2 database. */
+    public record Db(String url, String user, String password, int poolSize) {
+        public Db {
+            if (url != null && !url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
+                throw new ConfigException(Setting.DB_URL.key(),
+                        Secrets.maskUrl(url) + " is not a jdbc:postgresql: (or jdbc:h2:) URL");
+            }
+        }
+    }
+
+    /** Key hashing. {@code pepper} is null when unset. */
+    public record Keys(String pepper) {}
+
+    /** TLS material for the SMTP listeners; both null when TLS is not configured. */
+    public record Tls(Path cert, Path key) {
+        public Tls {
+            if ((cert == null) != (key == null)) {
+                throw new ConfigException(cert == null ? Setting.SMTP_TLS_CERT.key() : Setting.SMTP_TLS_KEY.key(),
+                        "is required when " + (cert == null ? Setting.SMTP_TLS_KEY.key() : Setting.SMTP_TLS_CERT.key())
+                                + " is set");
+            }
+        }
+
+        public boolean enabled() {
+            return cert != null;
+        }
+    }
+
+    /** When AUTH may be used on a connection that is not encrypted. */
+    public enum PlaintextAuth { NEVER, LOOPBACK, ALWAYS }
+
+    public record Auth(PlaintextAuth plaintext, List<String> usernames) {
+        public Auth {
+            usernames = List.copyOf(usernames);
+            if (usernames.isEmpty()) {
+                throw new ConfigException(Setting.SMTP_AUTH_USERNAMES.key(), "at least one username is required");
+            }
+        }
+    }
+
+    /** The SMTP listeners. {@code implicitTlsPort} is 0 when off; {@code maxMessageSize} is in bytes. */
+    public record Smtp(InetAddress listen, int port, int implicitTlsPort, String hostname, Tls tls, Auth auth,
+            long maxMessageSize, int maxRecipients, int maxConnections, Duration idleTimeout) {
+        public Smtp {
+            if (implicitTlsPort != 0 && !tls.enabled()) {
+                throw new ConfigException(Setting.SMTP_IMPLICIT_TLS_PORT.key(),
+                        implicitTlsPort + " needs smtp.tls.cert and smtp.tls.key");
+            }
+            if (implicitTlsPort != 0 && implicitTlsPort == port) {
+                throw new ConfigException(Setting.SMTP_IMPLICIT_TLS_PORT.key(),
+                        implicitTlsPort + " is the same port as smtp.port");
+            }
+        }
+    }
+
+    /** How relayed mail leaves. */
+    public enum DownstreamTls { NONE, STARTTLS, IMPLICIT }
+
+    /** The downstream MTA. {@code host} is null when none is configured; {@code caFile} null for the JVM default. */
+    public record Downstream(String host, int port, DownstreamTls tls, boolean tlsVerify, Path caFile,
+            String username, String password, int poolSize, Duration connectTimeout, Duration readTimeout) {
+        public Downstream {
+            if (!password.isEmpty() && username.isEmpty()) {
+                throw new ConfigException(Setting.DOWNSTREAM_USERNAME.key(),
+                        "is required when downstream.password is set");
+            }
+        }
+
+        public boolean configured() {
+            return host != null;
+        }
+    }
+
+    /** The key cache. */
+    public record Cache(long maxSize, Duration ttl, Duration negativeTtl, Duration refresh) {
+        public Cache {
+            if (refresh.compareTo(ttl) >= 0) {
+                throw new ConfigException(Setting.CACHE_REFRESH.key(), Durations.format(refresh)
+                        + " must be shorter than cache.ttl (" + Durations.format(ttl) + ")");
+            }
+        }
+    }
+
+    /** The admin HTTP server. {@code port} 0 turns it off. */
+    public record Admin(InetAddress listen, int port) {}
+}

@@ -1,0 +1,113 @@
+package io.keyrelay.config;
+
+import java.util.Locale;
+
+/**
+ * Every configuration key keyrelay reads, with its default and meaning. This list is the single source for
+ * parsing, environment overrides, {@code keyrelay config print}, the example file and the README table (a test
+ * checks the last two against it).
+ */
+public enum Setting {
+    DATA_DIR("data_dir", "./data", false,
+            "Directory for the embedded database, the dev-mode certificate and the dev-mode outbox."),
+
+    DB_URL("db.url", "", false,
+            "JDBC URL of a PostgreSQL database (jdbc:postgresql://host:5432/keyrelay). Empty: an embedded H2"
+                    + " database in data_dir, shared safely with CLI commands run while the relay is up."),
+    DB_USER("db.user", "", false, "Database user."),
+    DB_PASSWORD("db.password", "", true, "Database password."),
+    DB_POOL_SIZE("db.pool_size", "10", false, "Maximum database connections (HikariCP pool size)."),
+
+    KEYS_PEPPER("keys.pepper", "", true,
+            "Optional server secret: when set, keys are stored as HMAC-SHA-256(pepper, key) instead of SHA-256(key)."
+                    + " Changing it invalidates every existing key."),
+
+    SMTP_LISTEN("smtp.listen", "0.0.0.0", false, "Address the SMTP listeners bind to (an IP literal; :: for all IPv6)."),
+    SMTP_PORT("smtp.port", "587", false, "SMTP submission port (plain, with STARTTLS when a certificate is set)."),
+    SMTP_IMPLICIT_TLS_PORT("smtp.implicit_tls_port", "", false,
+            "Port for SMTP with TLS from the first byte (RFC 8314, usually 465). Empty: off."),
+    SMTP_HOSTNAME("smtp.hostname", "", false,
+            "Name in the greeting, EHLO reply and Received header. Empty: this machine's host name."),
+    SMTP_TLS_CERT("smtp.tls.cert", "", false, "PEM certificate chain for STARTTLS and implicit TLS."),
+    SMTP_TLS_KEY("smtp.tls.key", "", false, "PEM private key (RSA or EC, PKCS#1 or PKCS#8) for smtp.tls.cert."),
+    SMTP_AUTH_PLAINTEXT("smtp.auth.plaintext", "never", false,
+            "Whether AUTH may be used before STARTTLS: never | loopback (clients on 127.0.0.0/8 and ::1) | always."),
+    SMTP_AUTH_USERNAMES("smtp.auth.usernames", "SMTP_Injection", false,
+            "Accepted AUTH usernames (comma-separated in the environment). The password is the API key."),
+    SMTP_MAX_MESSAGE_SIZE("smtp.max_message_size", "50MiB", false,
+            "Largest message accepted (advertised as SIZE). Units: B, KB/KiB, MB/MiB, GB/GiB (all binary)."),
+    SMTP_MAX_RECIPIENTS("smtp.max_recipients", "100", false, "Most recipients per message."),
+    SMTP_MAX_CONNECTIONS("smtp.max_connections", "2000", false, "Most concurrent SMTP sessions; more get 421."),
+    SMTP_IDLE_TIMEOUT("smtp.idle_timeout", "5m", false, "A session waiting this long for a client's next line is closed."),
+
+    DOWNSTREAM_HOST("downstream.host", "", false,
+            "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),
+    DOWNSTREAM_PORT("downstream.port", "25", false, "Port of the downstream MTA."),
+    DOWNSTREAM_TLS("downstream.tls", "starttls", false,
+            "TLS to the downstream: none | starttls (required, not opportunistic) | implicit."),
+    DOWNSTREAM_TLS_VERIFY("downstream.tls_verify", "true", false,
+            "Verify the downstream's certificate and host name. Turn off only for a downstream on a trusted network."),
+    DOWNSTREAM_CA_FILE("downstream.ca_file", "", false,
+            "PEM file of CA certificates to trust for the downstream instead of the JVM's default trust store."),
+    DOWNSTREAM_USERNAME("downstream.username", "", false, "AUTH username at the downstream. Empty: no AUTH."),
+    DOWNSTREAM_PASSWORD("downstream.password", "", true, "AUTH password at the downstream."),
+    DOWNSTREAM_POOL_SIZE("downstream.pool_size", "32", false,
+            "Most open downstream connections; they are reused across messages."),
+    DOWNSTREAM_CONNECT_TIMEOUT("downstream.connect_timeout", "10s", false, "Timeout to connect to the downstream."),
+    DOWNSTREAM_READ_TIMEOUT("downstream.read_timeout", "5m", false,
+            "Timeout for each downstream reply (RFC 5321 suggests up to 10m for the end of DATA)."),
+
+    CACHE_MAX_SIZE("cache.max_size", "100000", false, "Most keys held in the key cache."),
+    CACHE_TTL("cache.ttl", "10m", false,
+            "How long a found key is used without a successful reload; also how long cached keys keep working"
+                    + " while the database is unreachable."),
+    CACHE_NEGATIVE_TTL("cache.negative_ttl", "30s", false, "How long \"no such key\" is remembered."),
+    CACHE_REFRESH("cache.refresh", "30s", false,
+            "A cached key older than this is reloaded in the background on its next use, without waiting."),
+
+    ADMIN_LISTEN("admin.listen", "127.0.0.1", false, "Address of the admin HTTP server (API, console, health, metrics)."),
+    ADMIN_PORT("admin.port", "8080", false, "Port of the admin HTTP server. 0: off.");
+
+    private final String key;
+    private final String defaultValue;
+    private final boolean secret;
+    private final String description;
+
+    Setting(String key, String defaultValue, boolean secret, String description) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.secret = secret;
+        this.description = description;
+    }
+
+    /** The dotted key, as written in the YAML file. */
+    public String key() {
+        return key;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public boolean secret() {
+        return secret;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The environment variable that overrides this key: {@code KEYRELAY_} + the key in upper case, dots as {@code _}. */
+    public String envName() {
+        return "KEYRELAY_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    public static Setting byKey(String key) {
+        for (Setting s : values()) {
+            if (s.key.equals(key)) {
+                return s;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,350 @@
+package io.keyrelay.keys;
+
+import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.store.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+
+/**
+ * {@link KeyStore} over JDBC, for PostgreSQL and H2 alike (the schema and statements are portable).
+ * Failures surface as {@link StoreException}, carrying the SQLState.
+ */
+public final class JdbcKeyStore implements KeyStore {
+    private static final String COLUMNS = "id, label, short_key, key_hash, grants, valid_ips, subaccount_id,"
+            + " created_at, updated_at, last_used_at, last_used_ip, expires_at, revoked_at";
+
+    private final DataSource dataSource;
+
+    public JdbcKeyStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    @Override
+    public void insert(ApiKey k, AuditEvent event) {
+        inTransaction("insert key", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (" + COLUMNS
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, k.id());
+                ps.setString(2, k.label());
+                ps.setString(3, k.shortKey());
+                ps.setString(4, k.keyHash());
+                ps.setString(5, joinGrants(k.grants()));
+                ps.setString(6, String.join(",", k.validIps().asStrings()));
+                setLong(ps, 7, k.subaccountId());
+                setInstant(ps, 8, k.createdAt());
+                setInstant(ps, 9, k.updatedAt());
+                setInstant(ps, 10, k.lastUsedAt());
+                ps.setString(11, k.lastUsedIp());
+                setInstant(ps, 12, k.expiresAt());
+                setInstant(ps, 13, k.revokedAt());
+                ps.executeUpdate();
+            }
+            noteChange(c, k.keyHash());
+            insertAudit(c, event);
+            return null;
+        });
+    }
+
+    @Override
+    public void update(ApiKey k, AuditEvent event) {
+        inTransaction("update key", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET label = ?, grants = ?, valid_ips = ?,"
+                    + " expires_at = ?, revoked_at = ?, updated_at = ? WHERE id = ?")) {
+                ps.setString(1, k.label());
+                ps.setString(2, joinGrants(k.grants()));
+                ps.setString(3, String.join(",", k.validIps().asStrings()));
+                setInstant(ps, 4, k.expiresAt());
+                setInstant(ps, 5, k.revokedAt());
+                setInstant(ps, 6, k.updatedAt());
+                ps.setString(7, k.id());
+                if (ps.executeUpdate() != 1) {
+                    throw new KeyNotFoundException(k.id());
+                }
+            }
+            noteChange(c, k.keyHash());
+            insertAudit(c, event);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<ApiKey> findById(String id) {
+        return query("find key by id", "SELECT " + COLUMNS + " FROM api_keys WHERE id = ?", ps -> ps.setString(1, id))
+                .stream().findFirst();
+    }
+
+    @Override
+    public Optional<ApiKey> findByHash(String keyHash) {
+        return query("find key by hash", "SELECT " + COLUMNS + " FROM api_keys WHERE key_hash = ?",
+                ps -> ps.setString(1, keyHash)).stream().findFirst();
+    }
+
+    @Override
+    public List<ApiKey> list(Long subaccountId, boolean primaryOnly) {
+        if (primaryOnly) {
+            return query("list keys", "SELECT " + COLUMNS + " FROM api_keys WHERE subaccount_id IS NULL"
+                    + " ORDER BY created_at, id", ps -> {});
+        }
+        if (subaccountId != null) {
+            return query("list keys", "SELECT " + COLUMNS + " FROM api_keys WHERE subaccount_id = ?"
+                    + " ORDER BY created_at, id", ps -> ps.setLong(1, subaccountId));
+        }
+        return query("list keys", "SELECT " + COLUMNS + " FROM api_keys ORDER BY created_at, id", ps -> {});
+    }
+
+    @Override
+    public void recordUsage(Collection<Usage> usages) {
+        if (usages.isEmpty()) {
+            return;
+        }
+        inTransaction("record key usage", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET last_used_at = ?, last_used_ip = ?"
+                    + " WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")) {
+                for (Usage u : usages) {
+                    setInstant(ps, 1, u.at());
+                    ps.setString(2, u.clientAddress());
+                    ps.setString(3, u.keyId());
+                    setInstant(ps, 4, u.at());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void appendAudit(AuditEvent event) {
+        inTransaction("append audit event", c -> {
+            insertAudit(c, event);
+            return null;
+        });
+    }
+
+    @Override
+    public List<AuditEvent> audit(String keyId, Instant since, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT id, occurred_at, actor, action, key_id, short_key,"
+                + " client_address, detail FROM audit_events WHERE 1 = 1");
+        if (keyId != null) {
+            sql.append(" AND key_id = ?");
+        }
+        if (since != null) {
+            sql.append(" AND occurred_at >= ?");
+        }
+        sql.append(" ORDER BY occurred_at DESC, id DESC");
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            int i = 1;
+            if (keyId != null) {
+                ps.setString(i++, keyId);
+            }
+            if (since != null) {
+                setInstant(ps, i, since);
+            }
+            ps.setMaxRows(limit);
+            List<AuditEvent> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new AuditEvent(rs.getLong(1), instant(rs, 2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StoreException("read audit events", e);
+        }
+    }
+
+    @Override
+    public Changes changesSince(Instant since) {
+        try (Connection c = dataSource.getConnection()) {
+            Instant now;
+            try (PreparedStatement ps = c.prepareStatement("SELECT CURRENT_TIMESTAMP");
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                now = instant(rs, 1);
+            }
+            List<Change> changes = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT id, key_hash FROM key_changes WHERE changed_at >= ? ORDER BY id")) {
+                setInstant(ps, 1, since);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        changes.add(new Change(rs.getLong(1), rs.getString(2)));
+                    }
+                }
+            }
+            return new Changes(changes, now);
+        } catch (SQLException e) {
+            throw new StoreException("read key changes", e);
+        }
+    }
+
+    @Override
+    public int pruneChanges(Instant before) {
+        return inTransaction("prune key changes", c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM key_changes WHERE changed_at < ?")) {
+                setInstant(ps, 1, before);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public boolean ping() {
+        try (Connection c = dataSource.getConnection()) {
+            return c.isValid(2);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    // ---- plumbing ----
+
+    private static void noteChange(Connection c, String keyHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO key_changes (key_hash, changed_at) VALUES (?, CURRENT_TIMESTAMP)")) {
+            ps.setString(1, keyHash);
+            ps.executeUpdate();
+        }
+    }
+
+    private static void insertAudit(Connection c, AuditEvent e) throws SQLException {
+        if (e == null) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (occurred_at, actor, action, key_id,"
+                + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            setInstant(ps, 1, e.at());
+            ps.setString(2, e.actor());
+            ps.setString(3, e.action());
+            ps.setString(4, e.keyId());
+            ps.setString(5, e.shortKey());
+            ps.setString(6, e.clientAddress());
+            ps.setString(7, e.detail() == null ? null : truncate(e.detail(), 4000));
+            ps.executeUpdate();
+        }
+    }
+
+    private static String truncate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    }
+
+    private List<ApiKey> query(String what, String sql, Binder binder) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            binder.bind(ps);
+            List<ApiKey> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(read(rs));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StoreException(what, e);
+        }
+    }
+
+    private <T> T inTransaction(String what, SqlWork<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            boolean auto = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c, e);
+                throw e;
+            } finally {
+                c.setAutoCommit(auto);
+            }
+        } catch (SQLException e) {
+            throw new StoreException(what, e);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c, Exception cause) {
+        try {
+            c.rollback();
+        } catch (SQLException r) {
+            cause.addSuppressed(r);
+        }
+    }
+
+    private static ApiKey read(ResultSet rs) throws SQLException {
+        long sub = rs.getLong(7);
+        Long subaccount = rs.wasNull() ? null : sub;
+        return new ApiKey(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                parseGrants(rs.getString(5)),
+                IpAllowlist.parse(splitList(rs.getString(6))),
+                subaccount,
+                instant(rs, 8),
+                instant(rs, 9),
+                instant(rs, 10),
+                rs.getString(11),
+                instant(rs, 12),
+                instant(rs, 13));
+    }
+
+    private static Set<Grant> parseGrants(String s) {
+        return Grant.parseAll(splitList(s));
+    }
+
+    private static List<String> splitList(String s) {
+        return s == null || s.isEmpty() ? List.of() : Arrays.asList(s.split(","));
+    }
+
+    private static String joinGrants(Set<Grant> grants) {
+        return grants.stream().map(Grant::wireName).sorted().collect(Collectors.joining(","));
+    }
+
+    private static Instant instant(ResultSet rs, int col) throws SQLException {
+        OffsetDateTime t = rs.getObject(col, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+    }
+
+    private static void setInstant(PreparedStatement ps, int col, Instant v) throws SQLException {
+        if (v == null) {
+            ps.setNull(col, Types.TIMESTAMP_WITH_TIMEZONE);
+        } else {
+            ps.setObject(col, v.atOffset(ZoneOffset.UTC));
+        }
+    }
+
+    private static void setLong(PreparedStatement ps, int col, Long v) throws SQLException {
+        if (v == null) {
+            ps.setNull(col, Types.BIGINT);
+        } else {
+            ps.setLong(col, v);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+}

@@ -1,0 +1,93 @@
+package io.keyrelay.keys;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells this process about key changes made by other processes sharing the store (the CLI, other relay nodes),
+ * so their cached copies are dropped within about one poll interval.
+ *
+ * <p>It reads the {@code key_changes} notices written in the same transaction as each change. Each poll asks for
+ * notices stamped since the previous successful poll minus an overlap, measured on the database's own clock, so
+ * neither clock skew between nodes, nor a transaction that commits a little after it stamped its row, nor an
+ * outage of the store loses a notice; notices seen in the previous poll are not acted on twice. The same
+ * mechanism serves PostgreSQL and H2.
+ */
+public final class KeyChangePoller implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(KeyChangePoller.class);
+    static final Duration OVERLAP = Duration.ofSeconds(10);
+    private static final Duration RETENTION = Duration.ofDays(1);
+    private static final long PRUNE_EVERY_POLLS = 7200;
+
+    private final KeyStore store;
+    private final Consumer<String> onChange;
+    private final ScheduledExecutorService scheduler;
+    private Instant since;
+    private Set<Long> seen = new HashSet<>();
+    private boolean failing;
+    private long polls;
+
+    public KeyChangePoller(KeyStore store, Consumer<String> onChange) {
+        this.store = store;
+        this.onChange = onChange;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "keyrelay-key-changes");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts polling every {@code interval}. */
+    public KeyChangePoller start(Duration interval) {
+        scheduler.scheduleWithFixedDelay(this::pollSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    private void pollSafely() {
+        try {
+            poll();
+            if (failing) {
+                log.info("key store reachable again; key change notices resumed");
+                failing = false;
+            }
+        } catch (RuntimeException e) {
+            if (!failing) {
+                log.warn("cannot read key change notices (will retry): {}", e.getMessage());
+                failing = true;
+            }
+        }
+    }
+
+    /** One poll; package-private for tests. */
+    void poll() {
+        boolean first = since == null;
+        Instant from = first ? Instant.now().minus(OVERLAP) : since.minus(OVERLAP);
+        KeyStore.Changes changes = store.changesSince(from);
+        Set<Long> now = new HashSet<>();
+        for (KeyStore.Change c : changes.changes()) {
+            now.add(c.id());
+            if (!first && !seen.contains(c.id())) {
+                onChange.accept(c.keyHash());
+            }
+        }
+        seen = now;
+        since = changes.now();
+        if (++polls % PRUNE_EVERY_POLLS == 0) {
+            int n = store.pruneChanges(changes.now().minus(RETENTION));
+            log.debug("pruned {} old key change notices", n);
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

@@ -1,0 +1,206 @@
+package io.keyrelay.keys;
+
+import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.store.StoreException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates, lists, updates and revokes keys: the one door every admin surface (CLI, REST API, console) goes
+ * through. It validates requests, hashes new secrets, writes the audit trail, and tells this process's key
+ * cache about each change at once (other processes learn of it through the store's change notices).
+ */
+public final class KeyService {
+    private static final Logger log = LoggerFactory.getLogger(KeyService.class);
+    public static final int MAX_LABEL_LENGTH = 1024;
+
+    private final KeyStore store;
+    private final KeyHasher hasher;
+    private final KeyGenerator generator;
+    private final Clock clock;
+    private final List<Consumer<String>> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public KeyService(KeyStore store, KeyHasher hasher, KeyGenerator generator, Clock clock) {
+        this.store = store;
+        this.hasher = hasher;
+        this.generator = generator;
+        this.clock = clock;
+    }
+
+    /** Registers a callback told the hash of every key this service changes, after the change is committed. */
+    public void onChange(Consumer<String> keyHashListener) {
+        changeListeners.add(keyHashListener);
+    }
+
+    /** Creates a key. The returned {@link CreatedKey} holds the secret; nothing else ever will. */
+    public CreatedKey create(KeySpec spec, Actor actor) {
+        String label = validLabel(spec.label());
+        if (spec.grants().isEmpty()) {
+            throw new KeyValidationException("grants", "at least one grant is required; valid grants are: "
+                    + Grant.allNames());
+        }
+        validSubaccount(spec.subaccountId());
+        Instant now = clock.instant();
+        if (spec.expiresAt() != null && !spec.expiresAt().isAfter(now)) {
+            throw new KeyValidationException("expires_at", "expires_at " + spec.expiresAt() + " is not in the future");
+        }
+        for (int attempt = 0; ; attempt++) {
+            String secret = generator.newKey();
+            ApiKey key = new ApiKey(generator.newId(), label, KeyGenerator.shortKeyOf(secret), hasher.hash(secret),
+                    spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null);
+            try {
+                store.insert(key, event(now, actor, AuditEvent.KEY_CREATED, key, describe(key)));
+            } catch (StoreException e) {
+                if (e.isDuplicate() && attempt < 2) {
+                    continue; // a 160-bit collision: astronomically unlikely, but never fatal
+                }
+                throw e;
+            }
+            log.info("API key created: id={} short_key={} label=\"{}\" grants={} valid_ips={} subaccount={} by {}",
+                    key.id(), key.shortKey(), key.label(), key.grantNames(), key.validIps().asStrings(),
+                    key.subaccountId(), actor);
+            fire(key.keyHash());
+            return new CreatedKey(key, secret);
+        }
+    }
+
+    public List<ApiKey> list() {
+        return store.list(null, false);
+    }
+
+    /** Keys of one subaccount ({@code subaccountId} non-null), or of the primary account only. */
+    public List<ApiKey> list(Long subaccountId, boolean primaryOnly) {
+        return store.list(subaccountId, primaryOnly);
+    }
+
+    public ApiKey get(String id) {
+        return store.findById(validId(id)).orElseThrow(() -> new KeyNotFoundException(id));
+    }
+
+    /** Applies a partial update. A revoked key cannot be changed. */
+    public ApiKey update(String id, KeyUpdate update, Actor actor) {
+        ApiKey old = get(id);
+        if (old.isRevoked()) {
+            throw new KeyValidationException("id", "API key " + id + " is revoked and cannot be changed");
+        }
+        if (update.isEmpty()) {
+            return old;
+        }
+        String label = update.label().map(KeyService::validLabel).orElse(old.label());
+        Set<Grant> grants = update.grants().orElse(old.grants());
+        if (grants.isEmpty()) {
+            throw new KeyValidationException("grants", "at least one grant is required; valid grants are: "
+                    + Grant.allNames());
+        }
+        IpAllowlist ips = update.validIps().orElse(old.validIps());
+        Instant now = clock.instant();
+        Instant expires = update.expiresAt().isPresent() ? update.expiresAt().get().orElse(null) : old.expiresAt();
+        if (update.expiresAt().isPresent() && expires != null && !expires.isAfter(now)) {
+            throw new KeyValidationException("expires_at", "expires_at " + expires + " is not in the future");
+        }
+        ApiKey updated = new ApiKey(old.id(), label, old.shortKey(), old.keyHash(), grants, ips, old.subaccountId(),
+                old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null);
+        String diff = diff(old, updated);
+        if (diff.isEmpty()) {
+            return old;
+        }
+        store.update(updated, event(now, actor, AuditEvent.KEY_UPDATED, updated, diff));
+        log.info("API key updated: id={} short_key={} {} by {}", updated.id(), updated.shortKey(), diff, actor);
+        fire(updated.keyHash());
+        return updated;
+    }
+
+    /** Revokes a key; SMTP AUTH and API calls with it fail from now on. Revoking twice is harmless. */
+    public ApiKey revoke(String id, Actor actor) {
+        ApiKey old = get(id);
+        if (old.isRevoked()) {
+            return old;
+        }
+        Instant now = clock.instant();
+        ApiKey revoked = new ApiKey(old.id(), old.label(), old.shortKey(), old.keyHash(), old.grants(), old.validIps(),
+                old.subaccountId(), old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), old.expiresAt(), now);
+        store.update(revoked, event(now, actor, AuditEvent.KEY_REVOKED, revoked, null));
+        log.info("API key revoked: id={} short_key={} by {}", revoked.id(), revoked.shortKey(), actor);
+        fire(revoked.keyHash());
+        return revoked;
+    }
+
+    public List<AuditEvent> audit(String keyId, Instant since, int limit) {
+        return store.audit(keyId, since, limit);
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    private void fire(String keyHash) {
+        for (Consumer<String> l : changeListeners) {
+            try {
+                l.accept(keyHash);
+            } catch (RuntimeException e) {
+                log.warn("key change listener failed", e);
+            }
+        }
+    }
+
+    private static AuditEvent event(Instant at, Actor actor, String action, ApiKey key, String detail) {
+        return new AuditEvent(null, at, actor.name(), action, key.id(), key.shortKey(), null, detail);
+    }
+
+    static String validLabel(String label) {
+        String l = label == null ? "" : label.strip();
+        if (l.isEmpty()) {
+            throw new KeyValidationException("label", "label is required");
+        }
+        if (l.length() > MAX_LABEL_LENGTH) {
+            throw new KeyValidationException("label", "label is longer than " + MAX_LABEL_LENGTH + " characters");
+        }
+        if (l.chars().anyMatch(Character::isISOControl)) {
+            throw new KeyValidationException("label", "label contains control characters");
+        }
+        return l;
+    }
+
+    private static void validSubaccount(Long id) {
+        if (id != null && id < 0) {
+            throw new KeyValidationException("subaccount_id", "subaccount_id " + id + " is negative");
+        }
+    }
+
+    private static String validId(String id) {
+        if (id == null || id.isBlank()) {
+            throw new KeyValidationException("id", "a key id is required");
+        }
+        return id.strip();
+    }
+
+    private static String describe(ApiKey k) {
+        return "label=\"" + k.label() + "\" grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
+                + (k.subaccountId() == null ? "" : " subaccount_id=" + k.subaccountId())
+                + (k.expiresAt() == null ? "" : " expires_at=" + k.expiresAt());
+    }
+
+    private static String diff(ApiKey a, ApiKey b) {
+        List<String> parts = new ArrayList<>();
+        if (!a.label().equals(b.label())) {
+            parts.add("label: \"" + a.label() + "\" -> \"" + b.label() + "\"");
+        }
+        if (!a.grants().equals(b.grants())) {
+            parts.add("grants: " + a.grantNames() + " -> " + b.grantNames());
+        }
+        if (!a.validIps().equals(b.validIps())) {
+            parts.add("valid_ips: " + a.validIps().asStrings() + " -> " + b.validIps().asStrings());
+        }
+        if (!Objects.equals(a.expiresAt(), b.expiresAt())) {
+            parts.add("expires_at: " + a.expiresAt() + " -> " + b.expiresAt());
+        }
+        return String.join("; ", parts);
+    }
+}

@@ -1,0 +1,47 @@
+package io.keyrelay.keys;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The public shape of a key, as the CLI's {@code --json}, the REST API and the console show it (SparkPost's
+ * field names). It never contains the secret or its hash; only {@link #created} adds the secret, once.
+ */
+public final class KeyViews {
+    private KeyViews() {}
+
+    public static Map<String, Object> view(ApiKey k, Instant now) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", k.id());
+        m.put("label", k.label());
+        m.put("short_key", k.shortKey());
+        m.put("grants", k.grantNames());
+        m.put("valid_ips", k.validIps().asStrings());
+        m.put("subaccount_id", k.subaccountId());
+        m.put("created_at", str(k.createdAt()));
+        m.put("updated_at", str(k.updatedAt()));
+        m.put("last_used_at", str(k.lastUsedAt()));
+        m.put("expires_at", str(k.expiresAt()));
+        m.put("revoked_at", str(k.revokedAt()));
+        m.put("status", k.status(now));
+        return m;
+    }
+
+    /** The creation response: the key's fields plus {@code key}, the secret, right after {@code id}. */
+    public static Map<String, Object> created(CreatedKey c, Instant now) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", c.key().id());
+        m.put("key", c.secret());
+        view(c.key(), now).forEach((k, v) -> {
+            if (!k.equals("id")) {
+                m.put(k, v);
+            }
+        });
+        return m;
+    }
+
+    private static String str(Instant t) {
+        return t == null ? null : t.toString();
+    }
+}

@@ -1,0 +1,126 @@
+package io.keyrelay.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import io.keyrelay.config.RelayConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * The key store's connection pool (HikariCP) and schema (Flyway): PostgreSQL when {@code db.url} is a
+ * {@code jdbc:postgresql:} URL, else an embedded H2 file under {@code data_dir}.
+ *
+ * <p>The H2 file is opened with {@code AUTO_SERVER=TRUE}: the first process to open it serves it over a
+ * loopback TCP port recorded in the lock file, so {@code keyrelay keys …} can change keys while the relay runs.
+ */
+public final class Database implements AutoCloseable {
+    /** How long a caller waits for a pooled connection before the store counts as unreachable. */
+    private static final long CONNECTION_TIMEOUT_MS = 3_000;
+
+    private final HikariDataSource dataSource;
+    private final String url;
+    private final boolean embedded;
+
+    private Database(HikariDataSource dataSource, String url, boolean embedded) {
+        this.dataSource = dataSource;
+        this.url = url;
+        this.embedded = embedded;
+    }
+
+    /**
+     * Opens the pool. Does not wait for the database: a store that is down at start surfaces on first use
+     * (or in {@link #migrate()}), with the cause.
+     */
+    public static Database open(RelayConfig.Db db, Path dataDir) {
+        boolean embedded = db.url() == null;
+        String url = embedded ? embeddedUrl(dataDir) : db.url();
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("keyrelay-db");
+        hc.setJdbcUrl(url);
+        if (!db.user().isEmpty()) {
+            hc.setUsername(db.user());
+        } else if (embedded) {
+            hc.setUsername("sa");
+        }
+        if (!db.password().isEmpty()) {
+            hc.setPassword(db.password());
+        }
+        hc.setMaximumPoolSize(db.poolSize());
+        hc.setMinimumIdle(Math.min(2, db.poolSize()));
+        hc.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+        hc.setValidationTimeout(Math.min(2_000, CONNECTION_TIMEOUT_MS - 500));
+        hc.setInitializationFailTimeout(-1); // start without the database; report on use
+        hc.setAutoCommit(true);
+        return new Database(new HikariDataSource(hc), url, embedded);
+    }
+
+    static String embeddedUrl(Path dataDir) {
+        Path dir = dataDir.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StoreException("data_dir: cannot create " + dir + ": " + e.getMessage(), e);
+        }
+        return "jdbc:h2:file:" + dir.resolve("keyrelay") + ";AUTO_SERVER=TRUE";
+    }
+
+    /** Brings the schema up to date; safe to run from several processes at once (Flyway locks). */
+    public MigrateResult migrate() {
+        try {
+            return Flyway.configure()
+                    .dataSource(dataSource)
+                    .locations("classpath:db/migration")
+                    .loggers("slf4j")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            throw new StoreException("cannot migrate the key store at " + url + ": " + rootMessage(e), e);
+        }
+    }
+
+    /** Checks that a connection can be had, with the cause when it cannot. */
+    public void check() {
+        try (var c = dataSource.getConnection()) {
+            c.isValid(2);
+        } catch (SQLException | HikariPool.PoolInitializationException e) {
+            throw new StoreException("cannot connect to the key store at " + url + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public HikariDataSource hikari() {
+        return dataSource;
+    }
+
+    /** The JDBC URL in use (it carries no password: credentials are separate settings). */
+    public String url() {
+        return url;
+    }
+
+    public boolean embedded() {
+        return embedded;
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}

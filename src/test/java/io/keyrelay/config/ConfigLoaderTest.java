@@ -1,0 +1,214 @@
+package io.keyrelay.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    private Path yaml(String text) throws Exception {
+        Path f = dir.resolve("keyrelay.yaml");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void defaults_areUsableWithoutFileOrEnvironment() {
+        RelayConfig c = ConfigLoader.load(null, Map.of());
+        assertThat(c.dataDir()).isEqualTo(Path.of("./data"));
+        assertThat(c.db().url()).isNull();
+        assertThat(c.smtp().port()).isEqualTo(587);
+        assertThat(c.smtp().implicitTlsPort()).isZero();
+        assertThat(c.smtp().auth().plaintext()).isEqualTo(RelayConfig.PlaintextAuth.NEVER);
+        assertThat(c.smtp().auth().usernames()).containsExactly("SMTP_Injection");
+        assertThat(c.smtp().maxMessageSize()).isEqualTo(50L << 20);
+        assertThat(c.downstream().configured()).isFalse();
+        assertThat(c.downstream().tls()).isEqualTo(RelayConfig.DownstreamTls.STARTTLS);
+        assertThat(c.cache().ttl()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.admin().listen().getHostAddress()).isEqualTo("127.0.0.1");
+        assertThat(c.admin().port()).isEqualTo(8080);
+    }
+
+    @Test
+    void file_nestedKeysAndLists_areRead() throws Exception {
+        Path f = yaml("""
+                data_dir: /var/lib/keyrelay
+                db:
+                  url: jdbc:postgresql://db:5432/keyrelay
+                  pool_size: 20
+                smtp:
+                  port: 2525
+                  auth:
+                    plaintext: loopback
+                    usernames: [SMTP_Injection, relay]
+                  max_message_size: 10MB
+                cache:
+                  ttl: 1h
+                """);
+        RelayConfig c = ConfigLoader.load(f, Map.of());
+        assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/keyrelay"));
+        assertThat(c.db().url()).isEqualTo("jdbc:postgresql://db:5432/keyrelay");
+        assertThat(c.db().poolSize()).isEqualTo(20);
+        assertThat(c.smtp().port()).isEqualTo(2525);
+        assertThat(c.smtp().auth().plaintext()).isEqualTo(RelayConfig.PlaintextAuth.LOOPBACK);
+        assertThat(c.smtp().auth().usernames()).containsExactly("SMTP_Injection", "relay");
+        assertThat(c.smtp().maxMessageSize()).isEqualTo(10L << 20);
+        assertThat(c.cache().ttl()).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
+    void environment_overridesFile() throws Exception {
+        Path f = yaml("smtp:\n  port: 2525\n  tls:\n    cert: /a.pem\n    key: /a.key\n");
+        RelayConfig c = ConfigLoader.load(f, Map.of(
+                "KEYRELAY_SMTP_PORT", "2626",
+                "KEYRELAY_SMTP_TLS_CERT", "/b.pem",
+                "KEYRELAY_SMTP_AUTH_USERNAMES", "a, b",
+                "KEYRELAY_DB_URL", "jdbc:postgresql://x/y"));
+        assertThat(c.smtp().port()).isEqualTo(2626);
+        assertThat(c.smtp().tls().cert()).isEqualTo(Path.of("/b.pem"));
+        assertThat(c.smtp().tls().key()).isEqualTo(Path.of("/a.key"));
+        assertThat(c.smtp().auth().usernames()).containsExactly("a", "b");
+        assertThat(c.db().url()).isEqualTo("jdbc:postgresql://x/y");
+    }
+
+    @Test
+    void envName_followsThePathRule() {
+        assertThat(Setting.DB_URL.envName()).isEqualTo("KEYRELAY_DB_URL");
+        assertThat(Setting.SMTP_TLS_CERT.envName()).isEqualTo("KEYRELAY_SMTP_TLS_CERT");
+        assertThat(Setting.DATA_DIR.envName()).isEqualTo("KEYRELAY_DATA_DIR");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "KEYRELAY_SMTP_PORT|70000|smtp.port: 70000 is not a valid port",
+        "KEYRELAY_SMTP_PORT|abc|smtp.port: abc is not a valid port",
+        "KEYRELAY_DB_POOL_SIZE|0|db.pool_size: 0 is out of range (1 to 1000)",
+        "KEYRELAY_SMTP_AUTH_PLAINTEXT|sometimes|smtp.auth.plaintext: sometimes is not one of never, loopback, always",
+        "KEYRELAY_DOWNSTREAM_TLS|ssl|downstream.tls: ssl is not one of none, starttls, implicit",
+        "KEYRELAY_CACHE_TTL|forever|cache.ttl: forever is not a duration",
+        "KEYRELAY_CACHE_TTL|0s|cache.ttl: 0s must be longer than zero",
+        "KEYRELAY_SMTP_MAX_MESSAGE_SIZE|lots|smtp.max_message_size: lots is not a size",
+        "KEYRELAY_SMTP_MAX_MESSAGE_SIZE|3GB|smtp.max_message_size: 3GB is out of range",
+        "KEYRELAY_SMTP_LISTEN|example.com|smtp.listen: example.com is not an IP address",
+        "KEYRELAY_DOWNSTREAM_TLS_VERIFY|maybe|downstream.tls_verify: maybe is not true or false",
+        "KEYRELAY_DB_URL|jdbc:mysql://h/db|db.url: jdbc:mysql://h/db is not a jdbc:postgresql:",
+        "KEYRELAY_SMTP_AUTH_USERNAMES| , |smtp.auth.usernames: at least one username is required",
+        "KEYRELAY_SMTP_IMPLICIT_TLS_PORT|465|smtp.implicit_tls_port: 465 needs smtp.tls.cert and smtp.tls.key",
+        "KEYRELAY_SMTP_TLS_CERT|/c.pem|smtp.tls.key: is required when smtp.tls.cert is set",
+        "KEYRELAY_CACHE_REFRESH|1h|cache.refresh: 1h must be shorter than cache.ttl (10m)",
+        "KEYRELAY_DOWNSTREAM_PASSWORD|pw|downstream.username: is required when downstream.password is set",
+    })
+    void badValue_failsNamingKeyAndValue(String env, String value, String message) {
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(message);
+    }
+
+    @Test
+    void unknownFileKey_isAnError_withSuggestion() throws Exception {
+        Path f = yaml("smtp:\n  prot: 25\n");
+        assertThatThrownBy(() -> ConfigLoader.load(f, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("smtp.prot: unknown configuration key; did you mean smtp.port?");
+    }
+
+    @Test
+    void mappingWhereValueExpected_isAnError() throws Exception {
+        Path f = yaml("smtp:\n  port:\n    value: 25\n");
+        assertThatThrownBy(() -> ConfigLoader.load(f, Map.of())).hasMessage("smtp.port: expects a value, not a mapping");
+    }
+
+    @Test
+    void brokenYaml_namesTheFileAndLine() throws Exception {
+        Path f = yaml("smtp:\n  port: [25\n");
+        assertThatThrownBy(() -> ConfigLoader.load(f, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is not valid YAML");
+    }
+
+    @Test
+    void missingFile_isAnError() {
+        assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yaml"), Map.of()))
+                .hasMessageContaining("nope.yaml does not exist");
+    }
+
+    @Test
+    void unknownEnvironmentVariable_isAWarningNotAnError() {
+        ConfigLoader.Raw raw = ConfigLoader.read(null, Map.of("KEYRELAY_DB_URI", "x"));
+        assertThat(raw.warnings()).singleElement().asString().contains("KEYRELAY_DB_URI");
+        ConfigLoader.build(raw);
+    }
+
+    @Test
+    void print_masksSecrets_andPasswordsInUrls() {
+        ConfigLoader.Raw raw = ConfigLoader.read(null, Map.of(
+                "KEYRELAY_DB_PASSWORD", "hunter2",
+                "KEYRELAY_KEYS_PEPPER", "pepper-secret",
+                "KEYRELAY_DOWNSTREAM_USERNAME", "relay",
+                "KEYRELAY_DOWNSTREAM_PASSWORD", "downstream-secret",
+                "KEYRELAY_DB_URL", "jdbc:postgresql://db/k?user=k&password=url-secret"));
+        String printed = ConfigLoader.print(raw);
+        assertThat(printed).doesNotContain("hunter2", "pepper-secret", "downstream-secret", "url-secret");
+        assertThat(printed).contains("password: \"****\"", "pepper: \"****\"", "password=****");
+        assertThat(printed).contains("port: 587  # default");
+    }
+
+    @Test
+    void print_outputIsValidConfig_thatLoadsBackToTheSameValues() throws Exception {
+        ConfigLoader.Raw raw = ConfigLoader.read(null, Map.of("KEYRELAY_SMTP_PORT", "2525",
+                "KEYRELAY_SMTP_AUTH_USERNAMES", "a,b"));
+        Path f = yaml(ConfigLoader.print(raw));
+        RelayConfig back = ConfigLoader.load(f, Map.of());
+        assertThat(back.smtp().port()).isEqualTo(2525);
+        assertThat(back.smtp().auth().usernames()).containsExactly("a", "b");
+        assertThat(back).isEqualTo(ConfigLoader.build(raw));
+    }
+
+    @Test
+    void exampleFile_documentsEveryKeyWithItsDefault() throws Exception {
+        String example = Files.readString(Path.of("config/keyrelay.yaml"));
+        for (Setting s : Setting.values()) {
+            String leaf = s.key().substring(s.key().lastIndexOf('.') + 1);
+            assertThat(example).as("config/keyrelay.yaml documents %s", s.key())
+                    .containsPattern("(?m)^\\s*#?\\s*" + java.util.regex.Pattern.quote(leaf) + ":");
+        }
+        // Loading the example as shipped must give exactly the defaults.
+        assertThat(ConfigLoader.read(Path.of("config/keyrelay.yaml"), Map.of()).explicit()).isEmpty();
+    }
+
+    @Test
+    void readme_documentsEveryKeyAndItsEnvironmentVariable() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        for (Setting s : Setting.values()) {
+            assertThat(readme).as("README documents %s", s.key()).contains("`" + s.key() + "`");
+        }
+    }
+
+    @Test
+    void durationsAndSizes_parseAndFormat() {
+        assertThat(Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(Durations.parse("PT5M")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(Durations.parse("2d")).isEqualTo(Duration.ofDays(2));
+        assertThat(Durations.format(Duration.ofSeconds(90))).isEqualTo("90s");
+        assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5m");
+        assertThat(Sizes.parse("50MiB")).isEqualTo(50L << 20);
+        assertThat(Sizes.parse("512 KB")).isEqualTo(512L << 10);
+        assertThat(Sizes.parse("1048576")).isEqualTo(1L << 20);
+        assertThat(Sizes.format(50L << 20)).isEqualTo("50MiB");
+    }
+
+    @Test
+    void maskUrl_hidesUserinfoPassword() {
+        assertThat(Secrets.maskUrl("jdbc:postgresql://u:pw@h/db")).isEqualTo("jdbc:postgresql://u:****@h/db");
+    }
+}
