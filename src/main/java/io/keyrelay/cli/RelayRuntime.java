@@ -1,7 +1,9 @@
 package io.keyrelay.cli;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.config.Setting;
 import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyChangePoller;
@@ -72,16 +74,16 @@ public final class RelayRuntime implements AutoCloseable {
             keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
                     Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
             keyService.onChange(keyLookup::invalidate);
-            push(new KeyChangePoller(keyStore, keyLookup::invalidate).start(CHANGE_POLL));
+            KeyChangePoller poller = push(new KeyChangePoller(keyStore, keyLookup::invalidate));
+            keyService.onChangeNotice(poller::seen);
+            poller.start(CHANGE_POLL);
             UsageRecorder usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             metrics = new RelayMetrics(registry);
-            downstream = push(config.downstream().configured()
-                    ? new SmtpDownstream(config.downstream(), config.smtp().hostname())
+            downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
-            SSLContext tls = config.smtp().tls().enabled()
-                    ? TlsContexts.server(config.smtp().tls().cert(), config.smtp().tls().key()) : null;
+            SSLContext tls = config.smtp().tls().enabled() ? serverTls(config.smtp().tls()) : null;
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, downstream, metrics, clock, draining),
                     tls).start());
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
@@ -89,6 +91,22 @@ public final class RelayRuntime implements AutoCloseable {
         } catch (RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    private static SSLContext serverTls(RelayConfig.Tls tls) {
+        try {
+            return TlsContexts.server(tls.cert(), tls.key());
+        } catch (TlsContexts.TlsMaterialException e) {
+            throw new ConfigException(Setting.SMTP_TLS_CERT.key(), e.getMessage());
+        }
+    }
+
+    private static SmtpDownstream smtpDownstream(RelayConfig config) {
+        try {
+            return new SmtpDownstream(config.downstream(), config.smtp().hostname());
+        } catch (TlsContexts.TlsMaterialException e) {
+            throw new ConfigException(Setting.DOWNSTREAM_CA_FILE.key(), e.getMessage());
         }
     }
 

@@ -34,8 +34,8 @@ public final class JdbcKeyStore implements KeyStore {
     }
 
     @Override
-    public void insert(ApiKey k, AuditEvent event) {
-        inTransaction("insert key", c -> {
+    public long insert(ApiKey k, AuditEvent event) {
+        return inTransaction("insert key", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (" + COLUMNS
                     + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, k.id());
@@ -53,15 +53,15 @@ public final class JdbcKeyStore implements KeyStore {
                 setInstant(ps, 13, k.revokedAt());
                 ps.executeUpdate();
             }
-            noteChange(c, k.keyHash());
+            long change = noteChange(c, k.keyHash());
             insertAudit(c, event);
-            return null;
+            return change;
         });
     }
 
     @Override
-    public void update(ApiKey k, AuditEvent event) {
-        inTransaction("update key", c -> {
+    public long update(ApiKey k, AuditEvent event) {
+        return inTransaction("update key", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET label = ?, grants = ?, valid_ips = ?,"
                     + " expires_at = ?, revoked_at = ?, updated_at = ? WHERE id = ?")) {
                 ps.setString(1, k.label());
@@ -75,9 +75,9 @@ public final class JdbcKeyStore implements KeyStore {
                     throw new KeyNotFoundException(k.id());
                 }
             }
-            noteChange(c, k.keyHash());
+            long change = noteChange(c, k.keyHash());
             insertAudit(c, event);
-            return null;
+            return change;
         });
     }
 
@@ -215,11 +215,15 @@ public final class JdbcKeyStore implements KeyStore {
 
     // ---- plumbing ----
 
-    private static void noteChange(Connection c, String keyHash) throws SQLException {
+    private static long noteChange(Connection c, String keyHash) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO key_changes (key_hash, changed_at) VALUES (?, CURRENT_TIMESTAMP)")) {
+                "INSERT INTO key_changes (key_hash, changed_at) VALUES (?, CURRENT_TIMESTAMP)",
+                java.sql.Statement.RETURN_GENERATED_KEYS)) {
             ps.setString(1, keyHash);
             ps.executeUpdate();
+            try (ResultSet keys = ps.getGeneratedKeys()) {
+                return keys.next() ? keys.getLong(1) : -1;
+            }
         }
     }
 

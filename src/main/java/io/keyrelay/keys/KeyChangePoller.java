@@ -32,6 +32,7 @@ public final class KeyChangePoller implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private Instant since;
     private Set<Long> seen = new HashSet<>();
+    private final Set<Long> local = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private boolean failing;
     private long polls;
 
@@ -43,6 +44,14 @@ public final class KeyChangePoller implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Marks a notice as already acted on: this process made the change and dropped its cached copy at once, so the
+     * poll that later sees the notice must not drop the freshly reloaded entry again.
+     */
+    public void seen(long noticeId) {
+        local.add(noticeId);
     }
 
     /** Starts polling every {@code interval}. */
@@ -74,6 +83,9 @@ public final class KeyChangePoller implements AutoCloseable {
         Set<Long> now = new HashSet<>();
         for (KeyStore.Change c : changes.changes()) {
             now.add(c.id());
+            if (local.remove(c.id())) {
+                continue;
+            }
             if (!first && !seen.contains(c.id())) {
                 onChange.accept(c.keyHash());
             }

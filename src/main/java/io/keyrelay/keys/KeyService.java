@@ -26,6 +26,7 @@ public final class KeyService {
     private final KeyGenerator generator;
     private final Clock clock;
     private final List<Consumer<String>> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<java.util.function.LongConsumer> noticeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public KeyService(KeyStore store, KeyHasher hasher, KeyGenerator generator, Clock clock) {
         this.store = store;
@@ -37,6 +38,11 @@ public final class KeyService {
     /** Registers a callback told the hash of every key this service changes, after the change is committed. */
     public void onChange(Consumer<String> keyHashListener) {
         changeListeners.add(keyHashListener);
+    }
+
+    /** Registers a callback told the id of each change notice this service wrote (see {@link KeyChangePoller#seen}). */
+    public void onChangeNotice(java.util.function.LongConsumer noticeListener) {
+        noticeListeners.add(noticeListener);
     }
 
     /** Creates a key. The returned {@link CreatedKey} holds the secret; nothing else ever will. */
@@ -55,8 +61,9 @@ public final class KeyService {
             String secret = generator.newKey();
             ApiKey key = new ApiKey(generator.newId(), label, KeyGenerator.shortKeyOf(secret), hasher.hash(secret),
                     spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null);
+            long notice;
             try {
-                store.insert(key, event(now, actor, AuditEvent.KEY_CREATED, key, describe(key)));
+                notice = store.insert(key, event(now, actor, AuditEvent.KEY_CREATED, key, describe(key)));
             } catch (StoreException e) {
                 if (e.isDuplicate() && attempt < 2) {
                     continue; // a 160-bit collision: astronomically unlikely, but never fatal
@@ -66,7 +73,7 @@ public final class KeyService {
             log.info("API key created: id={} short_key={} label=\"{}\" grants={} valid_ips={} subaccount={} by {}",
                     key.id(), key.shortKey(), key.label(), key.grantNames(), key.validIps().asStrings(),
                     key.subaccountId(), actor);
-            fire(key.keyHash());
+            fire(key.keyHash(), notice);
             return new CreatedKey(key, secret);
         }
     }
@@ -111,9 +118,9 @@ public final class KeyService {
         if (diff.isEmpty()) {
             return old;
         }
-        store.update(updated, event(now, actor, AuditEvent.KEY_UPDATED, updated, diff));
+        long notice = store.update(updated, event(now, actor, AuditEvent.KEY_UPDATED, updated, diff));
         log.info("API key updated: id={} short_key={} {} by {}", updated.id(), updated.shortKey(), diff, actor);
-        fire(updated.keyHash());
+        fire(updated.keyHash(), notice);
         return updated;
     }
 
@@ -126,9 +133,9 @@ public final class KeyService {
         Instant now = clock.instant();
         ApiKey revoked = new ApiKey(old.id(), old.label(), old.shortKey(), old.keyHash(), old.grants(), old.validIps(),
                 old.subaccountId(), old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), old.expiresAt(), now);
-        store.update(revoked, event(now, actor, AuditEvent.KEY_REVOKED, revoked, null));
+        long notice = store.update(revoked, event(now, actor, AuditEvent.KEY_REVOKED, revoked, null));
         log.info("API key revoked: id={} short_key={} by {}", revoked.id(), revoked.shortKey(), actor);
-        fire(revoked.keyHash());
+        fire(revoked.keyHash(), notice);
         return revoked;
     }
 
@@ -140,7 +147,10 @@ public final class KeyService {
         return clock;
     }
 
-    private void fire(String keyHash) {
+    private void fire(String keyHash, long notice) {
+        for (java.util.function.LongConsumer l : noticeListeners) {
+            l.accept(notice);
+        }
         for (Consumer<String> l : changeListeners) {
             try {
                 l.accept(keyHash);

@@ -11,10 +11,14 @@ import java.util.Optional;
  */
 public interface KeyStore {
 
-    void insert(ApiKey key, AuditEvent event);
+    /** Stores a new key; returns the id of the change notice written with it. */
+    long insert(ApiKey key, AuditEvent event);
 
-    /** Replaces the mutable fields (label, grants, valid_ips, expires_at, revoked_at, updated_at) of an existing key. */
-    void update(ApiKey key, AuditEvent event);
+    /**
+     * Replaces the mutable fields (label, grants, valid_ips, expires_at, revoked_at, updated_at) of an existing key;
+     * returns the id of the change notice written with it.
+     */
+    long update(ApiKey key, AuditEvent event);
 
     Optional<ApiKey> findById(String id);
 

@@ -201,34 +201,28 @@ final class SmtpClientConnection implements Closeable {
      */
     Reply writeData(byte[] prefix, InputStream content) throws IOException, DownstreamException {
         DotStuffingOutputStream data = new DotStuffingOutputStream(out);
-        try {
-            writeDown(data, prefix, prefix.length);
+        writeDown(data, prefix, prefix.length);
+        while (true) {
             int n;
-            while (true) {
-                try {
-                    n = content.read(readBuffer);
-                } catch (IOException clientSide) {
-                    broken = true; // mid-DATA: the only way out is to drop the connection, so nothing is delivered
-                    throw clientSide;
-                }
-                if (n < 0) {
-                    break;
-                }
-                writeDown(data, readBuffer, n);
+            try {
+                n = content.read(readBuffer);
+            } catch (IOException clientSide) {
+                broken = true; // mid-DATA: the only way out is to drop the connection, so nothing is delivered
+                throw clientSide;
             }
+            if (n < 0) {
+                break;
+            }
+            writeDown(data, readBuffer, n);
+        }
+        try {
             data.finish();
             out.flush();
             return readReply();
-        } catch (DownstreamException e) {
-            broken = true;
-            throw e;
         } catch (SocketTimeoutException e) {
             broken = true;
             throw new DownstreamException("timeout", "downstream timed out after the message", e);
         } catch (IOException e) {
-            if (broken) {
-                throw e;
-            }
             broken = true;
             throw new DownstreamException("io", "downstream connection lost after the message: " + e, e);
         }

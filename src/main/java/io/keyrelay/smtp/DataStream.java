@@ -71,30 +71,35 @@ final class DataStream extends InputStream {
         if (len == 0) {
             return 0;
         }
-        if (ended) {
-            return -1;
-        }
-        if (state == DOT_CR && len < 2) {
-            // A held ".\r" may turn into two output bytes ("\r" and the next): give it room.
-            byte[] two = new byte[2];
-            int n = read(two, 0, 2);
-            if (n <= 0) {
-                return n;
+        while (true) {
+            if (pushedBack >= 0) {
+                b[off] = (byte) pushedBack; // already counted when it was produced
+                pushedBack = -1;
+                return 1;
             }
-            b[off] = two[0];
-            if (n == 2) {
-                pushBack(two[1]);
-                count--; // counted again when it is handed out
+            if (ended) {
+                return -1;
             }
-            return 1;
+            if (state == DOT_CR && len < 2) {
+                // A held ".\r" may turn into two output bytes ("\r" and the next): give it room.
+                int n = counted(fill(pair, 0, 2));
+                if (n == 0) {
+                    continue;
+                }
+                b[off] = pair[0];
+                if (n == 2) {
+                    pushedBack = pair[1] & 0xff;
+                }
+                return 1;
+            }
+            int produced = counted(fill(b, off, len));
+            if (produced > 0) {
+                return produced;
+            }
         }
-        int produced;
-        do {
-            produced = fill(b, off, len);
-        } while (produced == 0 && !ended);
-        if (produced == 0 && ended) {
-            return -1;
-        }
+    }
+
+    private int counted(int produced) throws TooLargeException {
         count += produced;
         if (count > limit) {
             throw new TooLargeException(limit);
@@ -102,20 +107,12 @@ final class DataStream extends InputStream {
         return produced;
     }
 
+    private final byte[] pair = new byte[2];
     private int pushedBack = -1;
-
-    private void pushBack(byte b) {
-        pushedBack = b & 0xff;
-    }
 
     /** Reads one chunk from the socket buffer into b and unstuffs it in place; returns bytes produced. */
     private int fill(byte[] b, int off, int len) throws IOException {
         int w = off;
-        if (pushedBack >= 0) {
-            b[w++] = (byte) pushedBack;
-            pushedBack = -1;
-            return 1;
-        }
         // Starting in DOT_CR, the first input byte may produce two output bytes: read one byte to the right.
         int readAt = state == DOT_CR ? off + 1 : off;
         int want = Math.min(len - (readAt - off), CHUNK);
@@ -175,6 +172,9 @@ final class DataStream extends InputStream {
     /** Reads and discards the rest of the data, up to and including the terminator. */
     void drain() throws IOException {
         byte[] skip = new byte[CHUNK];
+        if (pushedBack >= 0) {
+            pushedBack = -1;
+        }
         while (!ended) {
             int n = fill(skip, 0, skip.length);
             count += n;

@@ -113,8 +113,8 @@ public final class TlsContexts {
         try (Reader r = Files.newBufferedReader(file); PEMParser parser = new PEMParser(r)) {
             JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
             for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-                if (o instanceof PEMKeyPair pair) { // PKCS#1 RSA or SEC1 EC
-                    return converter.getKeyPair(pair).getPrivate();
+                if (o instanceof PEMKeyPair pair) { // PKCS#1 RSA or SEC1 EC (the public part may be absent)
+                    return converter.getPrivateKey(pair.getPrivateKeyInfo());
                 }
                 if (o instanceof PrivateKeyInfo info) { // PKCS#8
                     return converter.getPrivateKey(info);

@@ -63,6 +63,7 @@ public final class RelayHarness implements AutoCloseable {
         private TestDatabases.Kind kind = TestDatabases.Kind.H2;
         private boolean implicitTls;
         private boolean greenMailDownstream = true;
+        private int downstreamPort;
         private final Map<Setting, String> settings = new EnumMap<>(Setting.class);
 
         private Builder(Path dir) {
@@ -83,6 +84,13 @@ public final class RelayHarness implements AutoCloseable {
         /** Relay into data_dir/outbox instead of GreenMail (dev mode's capture folder). */
         public Builder captureFolder() {
             this.greenMailDownstream = false;
+            return this;
+        }
+
+        /** Relay to a plain SMTP server on 127.0.0.1:port (e.g. a {@link ScriptedMta}) instead of GreenMail. */
+        public Builder downstreamPort(int port) {
+            this.greenMailDownstream = false;
+            this.downstreamPort = port;
             return this;
         }
 
@@ -119,6 +127,10 @@ public final class RelayHarness implements AutoCloseable {
                     gm.start();
                     s.put(Setting.DOWNSTREAM_HOST, "127.0.0.1");
                     s.put(Setting.DOWNSTREAM_PORT, Integer.toString(gm.getSmtp().getPort()));
+                    s.put(Setting.DOWNSTREAM_TLS, "none");
+                } else if (downstreamPort != 0) {
+                    s.put(Setting.DOWNSTREAM_HOST, "127.0.0.1");
+                    s.put(Setting.DOWNSTREAM_PORT, Integer.toString(downstreamPort));
                     s.put(Setting.DOWNSTREAM_TLS, "none");
                 }
                 s.putAll(settings);
