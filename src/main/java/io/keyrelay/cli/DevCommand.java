@@ -1,0 +1,107 @@
+package io.keyrelay.cli;
+
+import io.keyrelay.config.ConfigLoader;
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.config.Setting;
+import io.keyrelay.keys.Actor;
+import io.keyrelay.keys.CreatedKey;
+import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeySpec;
+import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.tls.SelfSignedCertificate;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code keyrelay dev}: the relay with nothing else installed. Embedded store in {@code data_dir}, SMTP on
+ * 127.0.0.1:2525 with STARTTLS (a self-signed certificate made on first start), AUTH in clear allowed for loopback
+ * clients only, and, unless a downstream is configured, every message written to {@code data_dir/outbox}. On first
+ * start it creates a key with every grant and prints it once, with a command that sends a test message.
+ */
+@Command(name = "dev", mixinStandardHelpOptions = true,
+        description = "Run the relay for development: no database or MTA needed; mail goes to data/outbox.")
+final class DevCommand extends ConfigOption implements Callable<Integer>, Main.LongRunning {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        ConfigLoader.Raw raw = rawConfig();
+        Path dataDir = Path.of(raw.get(Setting.DATA_DIR));
+        Path cert = dataDir.resolve("dev-tls/cert.pem");
+        Path key = dataDir.resolve("dev-tls/key.pem");
+        Map<Setting, String> devDefaults = Map.of(
+                Setting.SMTP_LISTEN, "127.0.0.1",
+                Setting.SMTP_PORT, "2525",
+                Setting.SMTP_AUTH_PLAINTEXT, "loopback",
+                Setting.SMTP_HOSTNAME, "localhost",
+                Setting.SMTP_TLS_CERT, cert.toString(),
+                Setting.SMTP_TLS_KEY, key.toString());
+        RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
+        boolean generated = false;
+        if (config.smtp().tls().cert().equals(cert) && !(Files.exists(cert) && Files.exists(key))) {
+            SelfSignedCertificate.write(cert, key, List.of(), Duration.ofDays(825));
+            generated = true;
+        }
+        Path outbox = dataDir.resolve("outbox").toAbsolutePath().normalize();
+        RelayRuntime runtime = new RelayRuntime(config, outbox);
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            CreatedKey created = runtime.keyService().list().isEmpty()
+                    ? runtime.keyService().create(new KeySpec("dev (every grant)", EnumSet.allOf(Grant.class),
+                            IpAllowlist.ANY, null, null), Actor.SYSTEM)
+                    : null;
+            banner(out, config, runtime, outbox, generated ? cert : null, created);
+        } catch (RuntimeException e) {
+            runtime.close();
+            throw e;
+        }
+        ServeCommand.runUntilStopped(runtime);
+        return 0;
+    }
+
+    private static void banner(PrintWriter out, RelayConfig c, RelayRuntime rt, Path outbox, Path newCert,
+            CreatedKey created) {
+        String host = c.smtp().listen().getHostAddress();
+        int port = rt.smtpPort();
+        out.println("keyrelay dev is running.");
+        out.printf("  SMTP     %s:%d (STARTTLS%s)%n", host, port, c.smtp().auth().plaintext() == RelayConfig.PlaintextAuth.LOOPBACK
+                ? "; AUTH without TLS allowed for loopback clients" : "");
+        out.printf("  TLS      %s%s%n", c.smtp().tls().cert(), newCert != null ? " (self-signed, created now)" : "");
+        out.printf("  Mail to  %s%n", c.downstream().configured() ? rt.downstream().describe()
+                : outbox + " (one .eml file per message)");
+        out.printf("  Keys     %s%n", c.db().url() == null ? "embedded store in " + c.dataDir() : "PostgreSQL");
+        if (created != null) {
+            String k = created.secret();
+            out.println();
+            out.println("Created an API key with every grant. It is shown this one time only; copy it now:");
+            out.println();
+            out.println("    " + k);
+            out.println();
+            out.println("Send a test message (username SMTP_Injection, password = the key):");
+            out.println();
+            out.printf("  printf 'From: app@example.com\\r\\nTo: you@example.com\\r\\nSubject: Hello from keyrelay\\r\\n\\r\\nIt works.\\r\\n' |%n");
+            out.printf("    curl -sS --url smtp://%s:%d --user 'SMTP_Injection:%s' \\%n", host, port, k);
+            out.printf("         --mail-from app@example.com --mail-rcpt you@example.com -T -%n");
+            out.println();
+            out.printf("  or: swaks --server %s:%d --tls --auth-user SMTP_Injection --auth-password %s \\%n",
+                    host, port, k);
+            out.println("         --from app@example.com --to you@example.com");
+        } else {
+            out.println();
+            out.println("Keys exist already; list them with: keyrelay keys list   (create one: keyrelay keys create --label L --grant smtp/inject)");
+        }
+        out.println();
+        out.println("Stop with Ctrl-C.");
+        out.flush();
+    }
+}

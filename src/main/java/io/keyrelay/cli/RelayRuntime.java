@@ -1,0 +1,160 @@
+package io.keyrelay.cli;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.keys.JdbcKeyStore;
+import io.keyrelay.keys.KeyAuthenticator;
+import io.keyrelay.keys.KeyChangePoller;
+import io.keyrelay.keys.KeyGenerator;
+import io.keyrelay.keys.KeyHasher;
+import io.keyrelay.keys.KeyLookup;
+import io.keyrelay.keys.KeyService;
+import io.keyrelay.keys.UsageRecorder;
+import io.keyrelay.relay.CaptureDownstream;
+import io.keyrelay.relay.Downstream;
+import io.keyrelay.relay.SmtpDownstream;
+import io.keyrelay.smtp.RelayMetrics;
+import io.keyrelay.smtp.SmtpContext;
+import io.keyrelay.smtp.SmtpListeners;
+import io.keyrelay.store.Database;
+import io.keyrelay.tls.TlsContexts;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running relay: builds every part from the configuration with plain constructors (the one place where the
+ * object graph is wired), starts them in order, and closes them in reverse. {@code serve}, {@code dev} and the
+ * integration tests all run the relay through this class.
+ */
+public final class RelayRuntime implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayRuntime.class);
+    /** How often this process looks for key changes made elsewhere. */
+    static final Duration CHANGE_POLL = Duration.ofMillis(500);
+    static final Duration USAGE_FLUSH = Duration.ofMinutes(1);
+
+    private final RelayConfig config;
+    private final Deque<AutoCloseable> closers = new ArrayDeque<>();
+    private final Database database;
+    private final JdbcKeyStore keyStore;
+    private final KeyService keyService;
+    private final KeyLookup keyLookup;
+    private final KeyAuthenticator authenticator;
+    private final PrometheusMeterRegistry registry;
+    private final RelayMetrics metrics;
+    private final Downstream downstream;
+    private final SmtpListeners smtp;
+    private final AtomicBoolean draining = new AtomicBoolean();
+
+    /**
+     * Starts the relay. {@code captureFolder} is used when no downstream host is configured (dev mode); it may be
+     * null otherwise.
+     */
+    public RelayRuntime(RelayConfig config, Path captureFolder) {
+        this.config = config;
+        Clock clock = Clock.systemUTC();
+        try {
+            database = push(Database.open(config.db(), config.dataDir()));
+            database.check();
+            database.migrate();
+            keyStore = new JdbcKeyStore(database.dataSource());
+            KeyHasher hasher = KeyHasher.hmacSha256(config.keys().pepper());
+            keyService = new KeyService(keyStore, hasher, new KeyGenerator(), clock);
+            keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
+                    Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
+            keyService.onChange(keyLookup::invalidate);
+            push(new KeyChangePoller(keyStore, keyLookup::invalidate).start(CHANGE_POLL));
+            UsageRecorder usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
+            authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            metrics = new RelayMetrics(registry);
+            downstream = push(config.downstream().configured()
+                    ? new SmtpDownstream(config.downstream(), config.smtp().hostname())
+                    : new CaptureDownstream(captureFolder, clock));
+            SSLContext tls = config.smtp().tls().enabled()
+                    ? TlsContexts.server(config.smtp().tls().cert(), config.smtp().tls().key()) : null;
+            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, downstream, metrics, clock, draining),
+                    tls).start());
+            log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
+                    database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T push(T c) {
+        closers.push(c);
+        return c;
+    }
+
+    public RelayConfig config() {
+        return config;
+    }
+
+    public KeyService keyService() {
+        return keyService;
+    }
+
+    public KeyLookup keyLookup() {
+        return keyLookup;
+    }
+
+    public KeyAuthenticator authenticator() {
+        return authenticator;
+    }
+
+    public JdbcKeyStore keyStore() {
+        return keyStore;
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    public Downstream downstream() {
+        return downstream;
+    }
+
+    public int smtpPort() {
+        return smtp.port();
+    }
+
+    public int implicitTlsPort() {
+        return smtp.implicitTlsPort();
+    }
+
+    public boolean smtpListening() {
+        return smtp.listening();
+    }
+
+    @Override
+    public void close() {
+        draining.set(true);
+        while (!closers.isEmpty()) {
+            AutoCloseable c = closers.pop();
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+}

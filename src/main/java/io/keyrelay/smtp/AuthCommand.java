@@ -1,0 +1,269 @@
+package io.keyrelay.smtp;
+
+import io.keyrelay.keys.ApiKey;
+import io.keyrelay.keys.AuthDecision;
+import io.keyrelay.keys.Grant;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.AuthenticationHandler;
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.server.Session;
+
+/**
+ * AUTH PLAIN and AUTH LOGIN (RFC 4954, 4616) with an API key as the password.
+ *
+ * <p>Refused on an unencrypted session unless {@code smtp.auth.plaintext} allows it (538), during a mail transaction
+ * or a second time (503). The username must be one of {@code smtp.auth.usernames}, optionally with SparkPost's
+ * {@code :X-MSYS-SUBACCOUNT=N} suffix. Every refusal of the credentials is the same 535, whatever the reason; the
+ * reason goes to the log (with the key's id and short key when the key exists) and to the metrics. The secret and
+ * the AUTH payload are never logged.
+ */
+final class AuthCommand extends Commands.Base {
+    private static final Logger log = LoggerFactory.getLogger(AuthCommand.class);
+    private static final String SUBACCOUNT_SUFFIX = ":X-MSYS-SUBACCOUNT=";
+    /** Base64 of a 40-character key with a long username fits easily; more is abuse. */
+    private static final int MAX_RESPONSE = 2048;
+
+    private final SmtpContext ctx;
+
+    AuthCommand(SmtpContext ctx) {
+        super("AUTH", "Authenticate with an API key.", "PLAIN|LOGIN [initial-response]");
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void execute(String line, Session s) throws IOException, DropConnectionException {
+        if (s.isAuthenticated()) {
+            s.sendResponse("503 5.5.1 Already authenticated");
+            return;
+        }
+        if (s.isMailTransactionInProgress()) {
+            s.sendResponse("503 5.5.1 AUTH is not permitted during a mail transaction");
+            return;
+        }
+        String[] args = line.strip().split(" +");
+        if (args.length < 2 || args.length > 3) {
+            s.sendResponse("501 5.5.4 Syntax: AUTH PLAIN|LOGIN [initial-response]");
+            return;
+        }
+        String mechanism = args[1].toUpperCase(Locale.ROOT);
+        if (!mechanism.equals("PLAIN") && !mechanism.equals("LOGIN")) {
+            s.sendResponse("504 5.5.4 Unrecognized authentication type; use PLAIN or LOGIN");
+            return;
+        }
+        if (!ctx.authAllowed(s)) {
+            ctx.metrics().authEncryptionRequired();
+            reply(s, SmtpReply.AUTH_ENCRYPTION_REQUIRED);
+            return;
+        }
+        String initial = args.length == 3 ? args[2] : null;
+        Credentials c = mechanism.equals("PLAIN") ? plain(s, initial) : login(s, initial);
+        if (c == null) {
+            return; // the exchange ended with a reply already sent
+        }
+        decide(s, c);
+    }
+
+    private record Credentials(String username, String secret) {
+        @Override
+        public String toString() {
+            return "Credentials[" + username + ", ****]";
+        }
+    }
+
+    private Credentials plain(Session s, String initial) throws IOException {
+        String response = initial;
+        if (response == null) {
+            s.sendResponse("334 ");
+            response = readResponse(s);
+            if (response == null) {
+                return null;
+            }
+        }
+        byte[] decoded = decode(s, response);
+        if (decoded == null) {
+            return null;
+        }
+        int first = indexOf(decoded, 0);
+        int second = first < 0 ? -1 : indexOf(decoded, first + 1);
+        if (first < 0 || second < 0 || indexOf(decoded, second + 1) >= 0) {
+            reply(s, SmtpReply.AUTH_BAD_PLAIN);
+            return null;
+        }
+        String username = new String(decoded, first + 1, second - first - 1, StandardCharsets.UTF_8);
+        String secret = new String(decoded, second + 1, decoded.length - second - 1, StandardCharsets.UTF_8);
+        return new Credentials(username, secret);
+    }
+
+    private Credentials login(Session s, String initial) throws IOException {
+        String userB64 = initial;
+        if (userB64 == null) {
+            s.sendResponse("334 VXNlcm5hbWU6"); // "Username:"
+            userB64 = readResponse(s);
+            if (userB64 == null) {
+                return null;
+            }
+        }
+        byte[] user = decode(s, userB64);
+        if (user == null) {
+            return null;
+        }
+        s.sendResponse("334 UGFzc3dvcmQ6"); // "Password:"
+        String passB64 = readResponse(s);
+        if (passB64 == null) {
+            return null;
+        }
+        byte[] pass = decode(s, passB64);
+        if (pass == null) {
+            return null;
+        }
+        return new Credentials(new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8));
+    }
+
+    /** Reads one continuation line; handles "*" (cancel, RFC 4954 section 4) and EOF. */
+    private static String readResponse(Session s) throws IOException {
+        String r = s.getReader().readLine();
+        if (r == null) {
+            s.quit();
+            return null;
+        }
+        if (r.strip().equals("*")) {
+            s.sendResponse("501 5.0.0 Authentication cancelled");
+            return null;
+        }
+        if (r.length() > MAX_RESPONSE) {
+            reply(s, SmtpReply.AUTH_TOO_LONG);
+            return null;
+        }
+        return r.strip();
+    }
+
+    private static byte[] decode(Session s, String b64) throws IOException {
+        if (b64.equals("=")) {
+            return new byte[0]; // RFC 4954: "=" is an empty initial response
+        }
+        if (b64.length() > MAX_RESPONSE) {
+            reply(s, SmtpReply.AUTH_TOO_LONG);
+            return null;
+        }
+        try {
+            return Base64.getDecoder().decode(b64);
+        } catch (IllegalArgumentException e) {
+            reply(s, SmtpReply.AUTH_BAD_BASE64);
+            return null;
+        }
+    }
+
+    private static int indexOf(byte[] b, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void decide(Session s, Credentials c) throws IOException {
+        InetAddress client = SmtpContext.clientAddress(s);
+        AuthDecision d = ctx.authenticator().authenticate(c.secret(), client, Grant.SMTP_INJECT);
+        if (d instanceof AuthDecision.Unavailable u) {
+            ctx.metrics().authUnavailable();
+            log.warn("AUTH failed temporarily: key store unreachable ({}) client={}", u.cause().getMessage(),
+                    client.getHostAddress());
+            reply(s, SmtpReply.AUTH_UNAVAILABLE);
+            return;
+        }
+        if (d instanceof AuthDecision.Denied denied) {
+            refuse(s, denied.reason(), denied.key(), c.username(), client);
+            return;
+        }
+        ApiKey key = ((AuthDecision.Accepted) d).key();
+        Username u = parseUsername(c.username());
+        if (u == null) {
+            refuse(s, AuthDecision.Reason.BAD_USERNAME, key, c.username(), client);
+            return;
+        }
+        Long subaccount = key.subaccountId();
+        if (u.subaccount() != null) {
+            if (subaccount != null && !subaccount.equals(u.subaccount())) {
+                refuse(s, AuthDecision.Reason.SUBACCOUNT_MISMATCH, key, c.username(), client);
+                return;
+            }
+            subaccount = u.subaccount();
+        }
+        RelayPrincipal principal = new RelayPrincipal(key, u.base(), subaccount);
+        s.setAuthenticationHandler(new Authenticated(principal));
+        ctx.metrics().authAccepted();
+        if (log.isDebugEnabled()) {
+            log.debug("AUTH accepted: key_id={} short_key={} subaccount={} client={}", key.id(), key.shortKey(),
+                    subaccount, client.getHostAddress());
+        }
+        reply(s, SmtpReply.AUTH_OK);
+    }
+
+    private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, String username, InetAddress client)
+            throws IOException {
+        ctx.metrics().authDenied(reason);
+        log.warn("AUTH refused: reason={} key_id={} short_key={} username=\"{}\" client={}", reason.wireName(),
+                key == null ? "-" : key.id(), key == null ? "-" : key.shortKey(), printable(username),
+                client.getHostAddress());
+        reply(s, SmtpReply.AUTH_INVALID);
+    }
+
+    /** The username's base and chosen subaccount; null if the base is not an accepted username. */
+    private record Username(String base, Long subaccount) {}
+
+    private Username parseUsername(String username) {
+        String base = username;
+        Long sub = null;
+        int i = username.toUpperCase(Locale.ROOT).indexOf(SUBACCOUNT_SUFFIX);
+        if (i >= 0) {
+            base = username.substring(0, i);
+            String n = username.substring(i + SUBACCOUNT_SUFFIX.length());
+            if (n.isEmpty() || n.length() > 18 || !n.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+                return null;
+            }
+            sub = Long.parseLong(n);
+        }
+        for (String accepted : ctx.config().auth().usernames()) {
+            if (accepted.equalsIgnoreCase(base)) {
+                return new Username(accepted, sub);
+            }
+        }
+        return null;
+    }
+
+    /** A username safe to put in a log line: printable ASCII, at most 64 characters. */
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length() && b.length() < 64; i++) {
+            char ch = s.charAt(i);
+            b.append(ch >= 0x20 && ch < 0x7f && ch != '"' ? ch : '?');
+        }
+        return b.toString();
+    }
+
+    /** The session's authentication state, as SubEthaSMTP keeps it: the identity is the principal. */
+    record Authenticated(RelayPrincipal principal) implements AuthenticationHandler {
+        @Override
+        public Optional<String> auth(String clientInput, MessageContext context) {
+            return Optional.empty();
+        }
+
+        @Override
+        public Object getIdentity() {
+            return principal;
+        }
+    }
+
+    static RelayPrincipal principalOf(Session s) {
+        return s.getAuthenticationHandler().map(h -> (RelayPrincipal) h.getIdentity()).orElse(null);
+    }
+}

@@ -1,0 +1,54 @@
+package io.keyrelay.smtp;
+
+import java.io.IOException;
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.server.Session;
+
+/**
+ * DATA: streams the message to the downstream and answers with its final reply.
+ *
+ * <p>A message over {@code smtp.max_message_size} is read to its end and then refused with 552 (not by dropping the
+ * connection: a sender retries a 421 forever), and the session carries on. Whatever the outcome, the transaction
+ * is over afterwards (RFC 5321 section 4.1.1.4), so the client can start the next one without RSET.
+ */
+final class DataCommand extends Commands.Base {
+    private final SmtpContext ctx;
+
+    DataCommand(SmtpContext ctx) {
+        super("DATA", "Sends the message; end it with <CR><LF>.<CR><LF>.", "");
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void execute(String line, Session s) throws IOException, DropConnectionException {
+        if (!s.isAuthenticated()) {
+            reply(s, SmtpReply.AUTH_REQUIRED);
+            return;
+        }
+        if (!s.isMailTransactionInProgress()) {
+            reply(s, SmtpReply.NEED_MAIL);
+            return;
+        }
+        RelayTransaction tx = (RelayTransaction) s.getMessageHandler();
+        if (tx.acceptedRecipients() == 0) {
+            reply(s, SmtpReply.NEED_RCPT);
+            return;
+        }
+        if (!line.strip().equalsIgnoreCase("DATA")) {
+            s.sendResponse("501 5.5.4 Syntax: DATA (no parameters)");
+            return;
+        }
+        reply(s, SmtpReply.START_DATA);
+        DataStream data = new DataStream(s.getRawInput(), ctx.config().maxMessageSize());
+        String response;
+        try {
+            response = tx.deliver(data);
+        } catch (DataStream.TooLargeException e) {
+            data.drain();
+            tx.tooLarge(data.count());
+            response = SmtpReply.MESSAGE_TOO_BIG.line();
+        }
+        s.sendResponse(response);
+        s.resetMailTransaction();
+    }
+}

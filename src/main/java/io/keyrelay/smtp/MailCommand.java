@@ -1,0 +1,93 @@
+package io.keyrelay.smtp;
+
+import io.keyrelay.relay.MailParams;
+import java.io.IOException;
+import java.util.Locale;
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.Session;
+
+/**
+ * MAIL FROM: needs a successful AUTH (530), checks the path and the {@code SIZE}, {@code BODY} and {@code SMTPUTF8}
+ * parameters (RFC 1870, 6152, 6531), and opens the transaction at the downstream, whose refusal is passed back.
+ */
+final class MailCommand extends Commands.Base {
+    private final SmtpContext ctx;
+
+    MailCommand(SmtpContext ctx) {
+        super("MAIL", "Specifies the sender.", "FROM:<sender> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8]");
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void execute(String line, Session s) throws IOException, DropConnectionException {
+        if (ctx.draining().get()) {
+            throw SmtpReply.SHUTTING_DOWN.drop();
+        }
+        if (!s.isAuthenticated()) {
+            reply(s, SmtpReply.AUTH_REQUIRED);
+            return;
+        }
+        if (s.isMailTransactionInProgress()) {
+            reply(s, SmtpReply.MAIL_NESTED);
+            return;
+        }
+        SmtpPath path = SmtpPath.parse(argument(line, 4), "FROM:");
+        if (path == null) {
+            reply(s, SmtpReply.MAIL_SYNTAX);
+            return;
+        }
+        long size = 0;
+        String body = null;
+        boolean utf8 = false;
+        for (String p : path.params()) {
+            switch (SmtpPath.keyword(p)) {
+                case "SIZE" -> {
+                    String v = SmtpPath.value(p, "SIZE");
+                    if (v == null || v.isEmpty() || v.length() > 18 || !v.chars().allMatch(Character::isDigit)) {
+                        reply(s, SmtpReply.MAIL_SYNTAX);
+                        return;
+                    }
+                    size = Long.parseLong(v);
+                }
+                case "BODY" -> {
+                    String v = SmtpPath.value(p, "BODY");
+                    if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
+                        reply(s, SmtpReply.MAIL_SYNTAX);
+                        return;
+                    }
+                    body = v.toUpperCase(Locale.ROOT);
+                }
+                case "SMTPUTF8" -> utf8 = true;
+                case "AUTH" -> { } // RFC 4954 section 5: accepted and not passed on
+                default -> {
+                    reply(s, SmtpReply.MAIL_PARAMETER);
+                    return;
+                }
+            }
+        }
+        if (!path.isNullPath() && !path.isMailbox()) {
+            reply(s, SmtpReply.BAD_SENDER);
+            return;
+        }
+        if (!path.isAscii() && !utf8) {
+            reply(s, SmtpReply.SMTPUTF8_REQUIRED);
+            return;
+        }
+        if (size > ctx.config().maxMessageSize()) {
+            reply(s, SmtpReply.MESSAGE_TOO_BIG);
+            return;
+        }
+        s.setDeclaredMessageSize((int) Math.min(size, Integer.MAX_VALUE));
+        s.startMailTransaction();
+        RelayTransaction tx = (RelayTransaction) s.getMessageHandler();
+        try {
+            tx.begin(path.address(), new MailParams(size, body, utf8));
+        } catch (RejectException e) {
+            s.resetMailTransaction();
+            s.sendResponse(e.getErrorResponse());
+            return;
+        }
+        reply(s, SmtpReply.SENDER_OK);
+    }
+}

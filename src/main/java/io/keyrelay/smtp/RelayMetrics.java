@@ -1,0 +1,119 @@
+package io.keyrelay.smtp;
+
+import io.keyrelay.keys.AuthDecision;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The relay's own meters. Every label takes a small fixed set of values (results, reasons, error kinds): never an
+ * address, a username or a key. Counters are created up front so recording is a field read and an add.
+ *
+ * <pre>
+ * keyrelay_smtp_sessions_active                      gauge
+ * keyrelay_auth_attempts_total{result,reason}        result: accepted|denied|unavailable|encryption_required
+ * keyrelay_messages_total{result}                    result: delivered|rejected|failed|too_large|aborted
+ * keyrelay_relayed_bytes_total                       content bytes accepted by the downstream
+ * keyrelay_relay_duration_seconds                    DATA start to final reply (histogram)
+ * keyrelay_downstream_errors_total{kind}             kind: connect|tls|auth|io|timeout|pool|protocol
+ * </pre>
+ */
+public final class RelayMetrics {
+    private final MeterRegistry registry;
+    private final AtomicInteger activeSessions = new AtomicInteger();
+    private final Counter authAccepted;
+    private final Counter authUnavailable;
+    private final Counter authEncryptionRequired;
+    private final Map<AuthDecision.Reason, Counter> authDenied = new EnumMap<>(AuthDecision.Reason.class);
+    private final Map<String, Counter> messages = new ConcurrentHashMap<>();
+    private final Map<String, Counter> downstreamErrors = new ConcurrentHashMap<>();
+    private final Counter relayedBytes;
+    private final Timer relayDuration;
+
+    public RelayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("keyrelay.smtp.sessions.active", activeSessions, AtomicInteger::get)
+                .description("SMTP sessions open now").register(registry);
+        authAccepted = auth("accepted", "none");
+        authUnavailable = auth("unavailable", "store_unreachable");
+        authEncryptionRequired = auth("encryption_required", "plaintext");
+        for (AuthDecision.Reason r : AuthDecision.Reason.values()) {
+            authDenied.put(r, auth("denied", r.wireName()));
+        }
+        for (String r : new String[] {"delivered", "rejected", "failed", "too_large", "aborted"}) {
+            messages.put(r, Counter.builder("keyrelay.messages").tag("result", r)
+                    .description("Messages by outcome").register(registry));
+        }
+        for (String k : new String[] {"connect", "tls", "auth", "io", "timeout", "pool", "protocol"}) {
+            downstreamErrors.put(k, Counter.builder("keyrelay.downstream.errors").tag("kind", k)
+                    .description("Failures talking to the downstream MTA").register(registry));
+        }
+        relayedBytes = Counter.builder("keyrelay.relayed.bytes").baseUnit("bytes")
+                .description("Message bytes accepted by the downstream").register(registry);
+        relayDuration = Timer.builder("keyrelay.relay.duration")
+                .description("From DATA to the downstream's final reply")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry);
+    }
+
+    private Counter auth(String result, String reason) {
+        return Counter.builder("keyrelay.auth.attempts").tag("result", result).tag("reason", reason)
+                .description("SMTP AUTH attempts by result and reason").register(registry);
+    }
+
+    void sessionOpened() {
+        activeSessions.incrementAndGet();
+    }
+
+    void sessionClosed() {
+        activeSessions.decrementAndGet();
+    }
+
+    void authAccepted() {
+        authAccepted.increment();
+    }
+
+    void authDenied(AuthDecision.Reason reason) {
+        authDenied.get(reason).increment();
+    }
+
+    void authUnavailable() {
+        authUnavailable.increment();
+    }
+
+    void authEncryptionRequired() {
+        authEncryptionRequired.increment();
+    }
+
+    void message(String result) {
+        messages.get(result).increment();
+    }
+
+    void relayed(long bytes, long nanos) {
+        relayedBytes.increment(bytes);
+        relayDuration.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    void downstreamError(String kind) {
+        Counter c = downstreamErrors.get(kind);
+        if (c != null) {
+            c.increment();
+        }
+    }
+
+    public int activeSessions() {
+        return activeSessions.get();
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+}

@@ -1,0 +1,206 @@
+package io.keyrelay.smtp;
+
+import io.keyrelay.relay.Downstream;
+import io.keyrelay.relay.DownstreamException;
+import io.keyrelay.relay.MailParams;
+import io.keyrelay.relay.Reply;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.time.ZonedDateTime;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.MessageHandler;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.Session;
+
+/**
+ * One mail transaction, mirrored step by step at the downstream: MAIL opens it there, each RCPT is relayed and
+ * answered with the downstream's reply, and DATA streams the message through and answers with the downstream's
+ * final reply. Nothing is acknowledged that the downstream did not accept. Ends with one log line.
+ */
+final class RelayTransaction implements MessageHandler {
+    private static final Logger log = LoggerFactory.getLogger(RelayTransaction.class);
+
+    private final SmtpContext ctx;
+    private final Session session;
+    private final RelayPrincipal principal;
+    private final String id;
+    private final long startNanos = System.nanoTime();
+    private Downstream.Transaction down;
+    private String sender;
+    private MailParams params = MailParams.NONE;
+    private int accepted;
+    private String firstRecipient;
+    private boolean downstreamLost;
+    private boolean finished;
+    private String result = "aborted";
+    private String downstreamReply = "-";
+    private long size;
+
+    RelayTransaction(SmtpContext ctx, Session session, String id) {
+        this.ctx = ctx;
+        this.session = session;
+        this.principal = AuthCommand.principalOf(session);
+        this.id = id;
+    }
+
+    /** MAIL FROM at the downstream; its refusal becomes this client's reply. */
+    void begin(String from, MailParams p) throws RejectException {
+        this.sender = from;
+        this.params = p;
+        try {
+            down = ctx.downstream().begin(from, p);
+        } catch (Downstream.Rejected r) {
+            result = "rejected";
+            downstreamReply = r.reply().line();
+            throw passThrough(r.reply());
+        } catch (DownstreamException e) {
+            failed(e, "MAIL FROM");
+            result = "failed";
+            throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
+        }
+    }
+
+    boolean smtpUtf8() {
+        return params.smtpUtf8();
+    }
+
+    int acceptedRecipients() {
+        return accepted;
+    }
+
+    /** Relays RCPT TO; returns the reply line for an accepted recipient, throws the refusal otherwise. */
+    String recipientAccepted(String address) throws RejectException {
+        if (downstreamLost) {
+            throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
+        }
+        Reply r;
+        try {
+            r = down.recipient(address);
+        } catch (DownstreamException e) {
+            failed(e, "RCPT TO");
+            throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
+        }
+        if (!r.isPositive()) {
+            throw passThrough(r);
+        }
+        accepted++;
+        if (firstRecipient == null) {
+            firstRecipient = address;
+        }
+        return "250 " + (r.text().isEmpty() ? "2.1.5 Ok" : r.text());
+    }
+
+    /**
+     * Streams the message to the downstream and returns the reply line for the client. Reading failures of the
+     * client's stream (it went away, or the message is too large) propagate; the downstream accepts nothing then.
+     */
+    String deliver(DataStream content) throws IOException {
+        if (downstreamLost) {
+            content.drain();
+            result = "failed";
+            return SmtpReply.DOWNSTREAM_UNAVAILABLE.line();
+        }
+        long t0 = System.nanoTime();
+        byte[] received = ReceivedHeader.build(session.getHelo().orElse(null), clientAddress(), ctx.config().hostname(),
+                tlsInfo(), id, accepted == 1 ? firstRecipient : null, ZonedDateTime.now(ctx.clock()));
+        Reply r;
+        try {
+            r = down.data(received, content);
+        } catch (DownstreamException e) {
+            failed(e, "DATA");
+            content.drain();
+            size = content.count();
+            result = "failed";
+            return SmtpReply.DOWNSTREAM_UNAVAILABLE.line();
+        }
+        finished = true;
+        size = content.count();
+        downstreamReply = r.line();
+        if (r.isPositive()) {
+            result = "delivered";
+            ctx.metrics().relayed(size, System.nanoTime() - t0);
+            String text = r.text();
+            return "250 " + (startsWithEnhanced(text) ? text : "2.0.0 " + text);
+        }
+        result = "rejected";
+        return passThrough(r).getErrorResponse();
+    }
+
+    /** Called when the message was over the size limit and has been read to its end. */
+    void tooLarge(long bytes) {
+        size = bytes;
+        result = "too_large";
+    }
+
+    private void failed(DownstreamException e, String step) {
+        downstreamLost = true;
+        downstreamReply = "error at " + step + ": " + e.getMessage();
+        ctx.metrics().downstreamError(e.kind());
+        log.warn("downstream failed at {}: {} ({})", step, e.getMessage(), ctx.downstream().describe());
+    }
+
+    /** The downstream's refusal as this client's reply; 421 becomes 451 (it is the downstream closing, not us). */
+    private static RejectException passThrough(Reply r) {
+        int code = r.code() == 421 ? 451 : r.code();
+        String text = r.text().isEmpty() ? (code >= 500 ? "5.0.0 Rejected by the downstream server"
+                : "4.0.0 Temporarily rejected by the downstream server") : r.text();
+        if (r.code() == 421) {
+            text = "4.4.1 Downstream closing: " + text;
+        }
+        return new RejectException(code, text);
+    }
+
+    private static boolean startsWithEnhanced(String text) {
+        return text.length() >= 5 && (text.charAt(0) == '2' || text.charAt(0) == '4' || text.charAt(0) == '5')
+                && text.charAt(1) == '.';
+    }
+
+    private InetAddress clientAddress() {
+        return SmtpContext.clientAddress(session);
+    }
+
+    private String tlsInfo() {
+        if (!session.isTLSStarted() || !(session.getSocket() instanceof SSLSocket ssl)) {
+            return null;
+        }
+        SSLSession tls = ssl.getSession();
+        return tls.getProtocol() + ":" + tls.getCipherSuite();
+    }
+
+    @Override
+    public void from(String from) throws RejectException {
+        begin(from, MailParams.NONE);
+    }
+
+    @Override
+    public void recipient(String recipient) throws RejectException {
+        recipientAccepted(recipient);
+    }
+
+    @Override
+    public String data(InputStream data) {
+        throw new UnsupportedOperationException("DATA is handled by keyrelay's DataCommand");
+    }
+
+    @Override
+    public void done() {
+        if (down != null) {
+            if (!finished) {
+                down.abort();
+            }
+            down.close();
+        }
+        ctx.metrics().message(result);
+        log.info("tx={} session={} client={} key_id={} short_key={} subaccount={} from=<{}> rcpts={} size={} result={}"
+                        + " downstream=\"{}\" ms={}",
+                id, session.getSessionId(), clientAddress().getHostAddress(),
+                principal == null ? "-" : principal.key().id(), principal == null ? "-" : principal.key().shortKey(),
+                principal == null || principal.subaccountId() == null ? "-" : principal.subaccountId(),
+                sender == null ? "" : sender, accepted, size, result, downstreamReply,
+                (System.nanoTime() - startNanos) / 1_000_000);
+    }
+}

@@ -1,0 +1,69 @@
+package io.keyrelay.smtp;
+
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.RejectException;
+
+/**
+ * Every reply keyrelay itself sends, with its enhanced status code (RFC 3463). Rejections are thrown from here so
+ * no reply text is scattered through the code. Replies that come from the downstream are passed through as the
+ * downstream wrote them and are not listed.
+ */
+public enum SmtpReply {
+    AUTH_OK(235, "2.7.0 Authentication successful"),
+    AUTH_INVALID(535, "5.7.8 Authentication credentials invalid"),
+    AUTH_UNAVAILABLE(454, "4.7.0 Temporary authentication failure"),
+    AUTH_ENCRYPTION_REQUIRED(538, "5.7.11 Encryption required for requested authentication mechanism"),
+    AUTH_REQUIRED(530, "5.7.0 Authentication required"),
+    AUTH_BAD_BASE64(501, "5.5.2 Invalid base64 data"),
+    AUTH_BAD_PLAIN(501, "5.5.2 Invalid AUTH PLAIN response (expected authzid NUL authcid NUL password)"),
+    AUTH_TOO_LONG(500, "5.5.6 Authentication exchange line is too long"),
+
+    SENDER_OK(250, "2.1.0 Sender ok"),
+    MAIL_SYNTAX(501, "5.5.4 Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8]"),
+    MAIL_NESTED(503, "5.5.1 Sender already specified"),
+    MAIL_PARAMETER(555, "5.5.4 Unsupported MAIL FROM parameter"),
+    BAD_SENDER(553, "5.1.7 Invalid sender address"),
+    BAD_RECIPIENT(553, "5.1.3 Invalid recipient address"),
+    SMTPUTF8_REQUIRED(553, "5.6.7 Non-ASCII address requires SMTPUTF8"),
+    TOO_MANY_RECIPIENTS(452, "4.5.3 Too many recipients"),
+    NEED_MAIL(503, "5.5.1 Need MAIL command"),
+    NEED_RCPT(503, "5.5.1 Need RCPT command"),
+    START_DATA(354, "End data with <CR><LF>.<CR><LF>"),
+    MESSAGE_TOO_BIG(552, "5.3.4 Message size exceeds fixed maximum message size"),
+    BDAT_UNSUPPORTED(502, "5.5.1 BDAT is not supported here; use DATA"),
+
+    DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
+    LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),
+    SHUTTING_DOWN(421, "4.3.2 Service shutting down; try again later");
+
+    private final int code;
+    private final String text;
+
+    SmtpReply(int code, String text) {
+        this.code = code;
+        this.text = text;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public String text() {
+        return text;
+    }
+
+    /** The reply line without CRLF, as sent. */
+    public String line() {
+        return code + " " + text;
+    }
+
+    /** This reply as a rejection SubEthaSMTP sends for us (no stack trace is captured). */
+    public RejectException reject() {
+        return new RejectException(code, text);
+    }
+
+    /** This reply, then the connection is closed. */
+    public DropConnectionException drop() {
+        return new DropConnectionException(code, text);
+    }
+}

@@ -1,0 +1,156 @@
+package io.keyrelay.tls;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+
+/**
+ * Builds {@link SSLContext}s from PEM files: a server context from a certificate chain and its private key (RSA or
+ * EC, PKCS#1 {@code BEGIN RSA/EC PRIVATE KEY} or PKCS#8 {@code BEGIN PRIVATE KEY}), and a client context that trusts
+ * either the JVM's default CAs or those of a PEM file. Parsing is BouncyCastle's; the JSSE provider stays the JDK's.
+ */
+public final class TlsContexts {
+    /** The protocols keyrelay speaks, on every listener and to the downstream. */
+    public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private TlsContexts() {}
+
+    /** Thrown for unusable TLS material; the message names the file and what is wrong with it. */
+    public static final class TlsMaterialException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TlsMaterialException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** A server context for the given PEM certificate chain and private key. */
+    public static SSLContext server(Path certFile, Path keyFile) {
+        List<X509Certificate> chain = readCertificates(certFile);
+        if (chain.isEmpty()) {
+            throw new TlsMaterialException(certFile + ": no certificate found (expected BEGIN CERTIFICATE)", null);
+        }
+        PrivateKey key = readPrivateKey(keyFile);
+        if (!matches(chain.get(0), key)) {
+            throw new TlsMaterialException(keyFile + ": private key does not belong to the certificate in " + certFile, null);
+        }
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] password = new char[0];
+            ks.setKeyEntry("keyrelay", key, password, chain.toArray(new Certificate[0]));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, password);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new TlsMaterialException("cannot build a TLS context from " + certFile + " and " + keyFile + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** A client context trusting the CAs in {@code caFile}, or the JVM's defaults when it is null. */
+    public static SSLContext client(Path caFile) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            if (caFile == null) {
+                ctx.init(null, null, null);
+                return ctx;
+            }
+            KeyStore ts = KeyStore.getInstance("PKCS12");
+            ts.load(null, null);
+            int i = 0;
+            for (X509Certificate c : readCertificates(caFile)) {
+                ts.setCertificateEntry("ca" + i++, c);
+            }
+            if (i == 0) {
+                throw new TlsMaterialException(caFile + ": no certificate found (expected BEGIN CERTIFICATE)", null);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ts);
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new TlsMaterialException("cannot build a TLS client context: " + e.getMessage(), e);
+        }
+    }
+
+    static List<X509Certificate> readCertificates(Path file) {
+        try (var in = Files.newInputStream(file)) {
+            Collection<? extends Certificate> all = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : all) {
+                out.add((X509Certificate) c);
+            }
+            return out;
+        } catch (NoSuchFileException e) {
+            throw new TlsMaterialException(file + ": no such file", e);
+        } catch (IOException | GeneralSecurityException e) {
+            throw new TlsMaterialException(file + ": not a PEM certificate file: " + e.getMessage(), e);
+        }
+    }
+
+    static PrivateKey readPrivateKey(Path file) {
+        try (Reader r = Files.newBufferedReader(file); PEMParser parser = new PEMParser(r)) {
+            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+            for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
+                if (o instanceof PEMKeyPair pair) { // PKCS#1 RSA or SEC1 EC
+                    return converter.getKeyPair(pair).getPrivate();
+                }
+                if (o instanceof PrivateKeyInfo info) { // PKCS#8
+                    return converter.getPrivateKey(info);
+                }
+            }
+            throw new TlsMaterialException(file + ": no private key found (expected BEGIN PRIVATE KEY,"
+                    + " BEGIN RSA PRIVATE KEY or BEGIN EC PRIVATE KEY; encrypted keys are not supported)", null);
+        } catch (NoSuchFileException e) {
+            throw new TlsMaterialException(file + ": no such file", e);
+        } catch (IOException e) {
+            throw new TlsMaterialException(file + ": not a PEM private key: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean matches(X509Certificate cert, PrivateKey key) {
+        // Sign and verify a probe: works for RSA and EC alike without reaching into key internals.
+        String alg = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            default -> null;
+        };
+        if (alg == null) {
+            return true; // let the TLS handshake judge other key types
+        }
+        try {
+            byte[] probe = "keyrelay".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            java.security.Signature s = java.security.Signature.getInstance(alg);
+            s.initSign(key);
+            s.update(probe);
+            byte[] sig = s.sign();
+            java.security.Signature v = java.security.Signature.getInstance(alg);
+            v.initVerify(cert.getPublicKey());
+            v.update(probe);
+            return v.verify(sig);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package io.keyrelay.testing;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.util.List;
+import org.slf4j.LoggerFactory;
+
+/** Collects what a logger writes during a test, to assert on log lines (and on what they must never contain). */
+public final class LogCapture implements AutoCloseable {
+    private final Logger logger;
+    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+    private LogCapture(Logger logger) {
+        this.logger = logger;
+        appender.start();
+        logger.addAppender(appender);
+    }
+
+    /** Captures a logger and its children (e.g. "io.keyrelay" for everything of ours, or "" for the root). */
+    public static LogCapture of(String loggerName) {
+        return new LogCapture((Logger) LoggerFactory.getLogger(loggerName.isEmpty() ? org.slf4j.Logger.ROOT_LOGGER_NAME
+                : loggerName));
+    }
+
+    public List<String> messages() {
+        return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    public String all() {
+        return String.join("\n", messages());
+    }
+
+    @Override
+    public void close() {
+        logger.detachAppender(appender);
+        appender.stop();
+    }
+}
