@@ -21,7 +21,8 @@ final class ApiCredentials {
         String h = header.strip();
         int space = h.indexOf(' ');
         if (space < 0) {
-            return Optional.of(h);
+            // A scheme with nothing after it is no key; anything else without a space is the bare key.
+            return h.equalsIgnoreCase("bearer") || h.equalsIgnoreCase("basic") ? Optional.empty() : Optional.of(h);
         }
         String scheme = h.substring(0, space).toLowerCase(Locale.ROOT);
         String value = h.substring(space + 1).strip();

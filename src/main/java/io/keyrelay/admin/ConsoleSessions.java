@@ -132,16 +132,18 @@ final class ConsoleSessions {
     }
 
     /**
-     * Refuses a cross-origin form post (SameSite=Strict already keeps the cookie off it; this also covers the
-     * sign-in form, which is posted before there is a session).
+     * Refuses a form post that did not come from this console's own pages (SameSite=Strict already keeps the
+     * cookie off a cross-site post; this also covers the sign-in form, posted before there is a session). Browsers
+     * that send {@code Sec-Fetch-Site} are believed on it; otherwise {@code Origin}, when sent, must be ours.
      */
     void verifyOrigin(Context ctx) {
-        String origin = ctx.header("Origin");
         String site = ctx.header("Sec-Fetch-Site");
-        String expected = ctx.scheme() + "://" + ctx.host();
-        if ((origin != null && !origin.equalsIgnoreCase(expected)) || "cross-site".equals(site)) {
-            log.info("console request refused: cross-origin post from {}; client={}", origin,
-                    ClientAddress.of(ctx).getHostAddress());
+        String origin = ctx.header("Origin");
+        boolean ours = site != null ? site.equals("same-origin")
+                : origin == null || origin.equalsIgnoreCase(ctx.scheme() + "://" + ctx.host());
+        if (!ours) {
+            log.info("console request refused: cross-origin post (Sec-Fetch-Site={}, Origin={}); client={}", site,
+                    origin, ClientAddress.of(ctx).getHostAddress());
             throw ApiError.FORBIDDEN.with("This form was sent from another site.");
         }
     }

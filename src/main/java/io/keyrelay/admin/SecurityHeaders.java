@@ -5,8 +5,8 @@ import io.javalin.http.Handler;
 
 /**
  * Headers on every admin response. The console's pages load only their own stylesheet and script (no inline
- * code, nothing from elsewhere), may not be framed, and leak no URL through Referer; responses are not cached,
- * since they show keys and sessions. Over TLS, browsers are told to keep using it.
+ * code, nothing from elsewhere), may not be framed, and leak no URL to other sites through Referer; responses
+ * are not cached, since they show keys and sessions. Over TLS, browsers are told to keep using it.
  */
 final class SecurityHeaders implements Handler {
     static final String CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self';"
@@ -15,7 +15,8 @@ final class SecurityHeaders implements Handler {
     @Override
     public void handle(Context ctx) {
         ctx.header("X-Content-Type-Options", "nosniff");
-        ctx.header("Referrer-Policy", "no-referrer");
+        // same-origin rather than no-referrer: with no-referrer, browsers send "Origin: null" on form posts.
+        ctx.header("Referrer-Policy", "same-origin");
         ctx.header("X-Frame-Options", "DENY");
         ctx.header("Content-Security-Policy", CSP);
         ctx.header("Cache-Control", "no-store");

@@ -29,9 +29,9 @@ public final class LogOutput {
         for (Logger logger : ctx.getLoggerList()) {
             for (Iterator<Appender<ILoggingEvent>> it = logger.iteratorForAppenders(); it.hasNext(); ) {
                 if (it.next() instanceof OutputStreamAppender<ILoggingEvent> a && !(a.getEncoder() instanceof JsonEncoder)) {
-                    a.stop();
+                    // Swapped in place, without stop()/start(): stopping closes the appender's stream, which a
+                    // plain OutputStreamAppender could not reopen. Lines already written stay as they were.
                     a.setEncoder(jsonEncoder(ctx));
-                    a.start();
                     switched++;
                 }
             }
