@@ -4,9 +4,18 @@ import io.javalin.Javalin;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.tls.TlsContexts;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +35,7 @@ public final class AdminServer implements AutoCloseable {
     private final Javalin app;
     private final InetAddress listen;
     private final int requestedPort;
+    private final boolean https;
 
     /**
      * An admin server on {@code admin.listen}:{@code admin.port}.
@@ -39,6 +49,7 @@ public final class AdminServer implements AutoCloseable {
     private AdminServer(RelayConfig.Admin config, AdminContext ctx, int port) {
         this.listen = config.listen();
         this.requestedPort = port;
+        this.https = config.tls().enabled();
         this.app = build(config, ctx, port);
     }
 
@@ -76,6 +87,10 @@ public final class AdminServer implements AutoCloseable {
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             cfg.jetty.host = config.listen().getHostAddress();
             cfg.jetty.port = port;
+            if (config.tls().enabled()) {
+                SSLContext tls = TlsContexts.server(config.tls().cert(), config.tls().key());
+                cfg.jetty.addConnector((server, http) -> httpsConnector(server, http, tls, config.listen(), port));
+            }
             cfg.jetty.modifyServletContextHandler(h -> h.setSessionHandler(sessions.jettySessionHandler()));
             cfg.staticFiles.add(sf -> {
                 sf.hostedPath = ConsoleRoutes.ASSETS;
@@ -93,6 +108,27 @@ public final class AdminServer implements AutoCloseable {
         });
     }
 
+    /**
+     * An HTTPS connector with the SMTP certificate, TLS 1.2 and 1.3 only. The SNI host check is off: clients reach
+     * the admin port by whatever name or address the operator chose, which need not be in the certificate.
+     */
+    private static ServerConnector httpsConnector(Server server, HttpConfiguration http, SSLContext tls,
+            InetAddress listen, int port) {
+        SslContextFactory.Server ssl = new SslContextFactory.Server();
+        ssl.setSslContext(tls);
+        ssl.setIncludeProtocols(TlsContexts.PROTOCOLS);
+        ssl.setSniRequired(false);
+        HttpConfiguration https = new HttpConfiguration(http);
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        secure.setSniHostCheck(false);
+        https.addCustomizer(secure);
+        ServerConnector c = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
+                new HttpConnectionFactory(https));
+        c.setHost(listen.getHostAddress());
+        c.setPort(port);
+        return c;
+    }
+
     /** Binds and starts serving; returns this. */
     public AdminServer start() {
         app.start();
@@ -106,13 +142,13 @@ public final class AdminServer implements AutoCloseable {
         return app.port();
     }
 
-    /** {@code http://<listen>:<port>}, for logs and tests. */
+    /** {@code http(s)://<listen>:<port>}, for logs and tests. */
     public URI baseUri() {
         String host = listen.getHostAddress();
         if (host.contains(":")) {
             host = "[" + host + "]";
         }
-        return URI.create("http://" + host + ":" + port());
+        return URI.create((https ? "https" : "http") + "://" + host + ":" + port());
     }
 
     @Override

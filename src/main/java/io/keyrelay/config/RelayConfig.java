@@ -97,9 +97,13 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
 
     /**
      * The admin HTTP server. {@code port} 0 turns it off; {@code sessionTimeout} is how long an idle web console
-     * session lasts.
+     * session lasts; {@code tls} is the SMTP certificate when {@code admin.tls} is on, else a disabled {@link Tls}.
      */
-    public record Admin(InetAddress listen, int port, Duration sessionTimeout) {
+    public record Admin(InetAddress listen, int port, Duration sessionTimeout, Tls tls) {
+        public Admin {
+            tls = tls == null ? new Tls(null, null) : tls;
+        }
+
         public boolean enabled() {
             return port != 0;
         }

@@ -67,6 +67,8 @@ public enum Setting {
 
     ADMIN_LISTEN("admin.listen", "127.0.0.1", false, "Address of the admin HTTP server (API, console, health, metrics)."),
     ADMIN_PORT("admin.port", "8080", false, "Port of the admin HTTP server. 0: off."),
+    ADMIN_TLS("admin.tls", "false", false,
+            "Serve the admin HTTP server over HTTPS with the SMTP certificate (smtp.tls.cert and smtp.tls.key)."),
     ADMIN_SESSION_TIMEOUT("admin.session_timeout", "30m", false,
             "A web console session unused for this long is signed out (sessions end after 12h regardless)."),
 

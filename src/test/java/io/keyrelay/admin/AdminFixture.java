@@ -47,9 +47,9 @@ final class AdminFixture implements AutoCloseable {
     final AtomicReference<Optional<String>> notReady = new AtomicReference<>(Optional.empty());
     final ServerMetrics serverMetrics;
     final AdminServer server;
-    final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+    HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
-    private AdminFixture(TestDatabases.Kind kind, Path dir, InetAddress listen, Duration sessionTimeout) {
+    private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config) {
         testDb = TestDatabases.create(kind, dir);
         database = Database.open(testDb.db(), testDb.dataDir());
         database.migrate();
@@ -61,15 +61,17 @@ final class AdminFixture implements AutoCloseable {
         authenticator = new KeyAuthenticator(KeyHasher.sha256(), lookup, clock, null);
         serverMetrics = ServerMetrics.bind(registry, database.hikari(), lookup);
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock);
-        server = AdminServer.onPort(new RelayConfig.Admin(listen, 8080, sessionTimeout), ctx, 0).start();
+        server = AdminServer.onPort(config, ctx, 0).start();
     }
 
     static AdminFixture start(TestDatabases.Kind kind, Path dir) {
-        return new AdminFixture(kind, dir, InetAddress.getLoopbackAddress(), Duration.ofMinutes(30));
+        return new AdminFixture(kind, dir, new RelayConfig.Admin(InetAddress.getLoopbackAddress(), 8080,
+                Duration.ofMinutes(30), null));
     }
 
-    static AdminFixture start(TestDatabases.Kind kind, Path dir, InetAddress listen, Duration sessionTimeout) {
-        return new AdminFixture(kind, dir, listen, sessionTimeout);
+    /** With this admin configuration (its port is ignored: the server takes an ephemeral one). */
+    static AdminFixture start(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config) {
+        return new AdminFixture(kind, dir, config);
     }
 
     /** Creates a key directly through the service (as the CLI would). */

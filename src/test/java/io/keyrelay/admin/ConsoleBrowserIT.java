@@ -3,14 +3,12 @@ package io.keyrelay.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.keyrelay.config.RelayConfig;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.testing.HeadlessChromium;
 import io.keyrelay.testing.RawSmtpClient;
 import io.keyrelay.testing.RelayHarness;
 import jakarta.mail.internet.MimeMessage;
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,8 +56,7 @@ class ConsoleBrowserIT {
                 Readiness.allOf(List.of(Readiness.check("key store unreachable", rt.keyStore()::ping),
                         Readiness.check("SMTP not listening", rt::smtpListening))),
                 Clock.systemUTC());
-        admin = AdminServer.onPort(new RelayConfig.Admin(InetAddress.getLoopbackAddress(), 8080, Duration.ofMinutes(30)),
-                ctx, 0).start();
+        admin = AdminServer.onPort(relay.config().admin(), ctx, 0).start();
         browser = HeadlessChromium.start(dir, origin());
         wait = new WebDriverWait(browser, Duration.ofSeconds(20));
     }
