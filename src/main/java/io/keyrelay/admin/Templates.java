@@ -11,7 +11,16 @@ import java.util.Map;
  * form. Compiled templates are cached by the factory.
  */
 final class Templates {
+    /** Every page; compiled when the server is built, so a broken template stops the start, not a request. */
+    private static final String[] PAGES = {"sign-in", "keys", "key-new", "key-created", "key", "error"};
+
     private final MustacheFactory factory = new DefaultMustacheFactory("admin/templates");
+
+    Templates() {
+        for (String page : PAGES) {
+            factory.compile(page + ".mustache");
+        }
+    }
 
     String render(String name, Map<String, ?> model) {
         StringWriter out = new StringWriter();

@@ -14,6 +14,7 @@ import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.testing.LogCapture;
 import io.keyrelay.testing.TestDatabases.Kind;
 import java.net.InetAddress;
 import java.net.http.HttpResponse;
@@ -40,7 +41,7 @@ class KeysApiIT {
     @ParameterizedTest
     @EnumSource(Kind.class)
     void create_returnsTheSecretOnce_andListAndRetrieveNeverShowIt(Kind kind) {
-        try (AdminFixture f = AdminFixture.start(kind, dir)) {
+        try (AdminFixture f = AdminFixture.start(kind, dir); LogCapture logs = LogCapture.of("")) {
             String admin = f.key("admin", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT, Grant.METRICS_VIEW).secret();
 
             HttpResponse<String> created = f.json("POST", BASE, admin, """
@@ -73,6 +74,9 @@ class KeysApiIT {
             // The new key works for what it was given (metrics/view) and nothing else.
             assertThat(f.get("/metrics", "Bearer " + secret).statusCode()).isEqualTo(200);
             error(f.get(BASE, secret), 403, "1100");
+            // No log line carries either key, nor an Authorization header.
+            assertThat(logs.all()).contains("API key created").doesNotContain(secret).doesNotContain(admin)
+                    .doesNotContain("Authorization:");
             // And the audit trail names the admin key that created it.
             ApiKey adminKey = f.keys.list().stream().filter(x -> x.label().equals("admin")).findFirst().orElseThrow();
             assertThat(f.keys.audit(id, null, 10)).singleElement().satisfies(a -> {
