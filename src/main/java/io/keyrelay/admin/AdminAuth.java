@@ -1,5 +1,6 @@
 package io.keyrelay.admin;
 
+import io.javalin.http.Context;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.KeyAuthenticator;
@@ -25,6 +26,12 @@ final class AdminAuth {
         this.meters = meters;
     }
 
+    /** Checks the key in the request's {@code Authorization} header (API and metrics callers). */
+    Caller fromRequest(String surface, Context ctx, Access access) {
+        String raw = ApiCredentials.fromHeader(ctx.header("Authorization")).orElseThrow(() -> missing(surface, access));
+        return check(surface, raw, ClientAddress.of(ctx), access);
+    }
+
     /** Checks a key presented in this request. */
     Caller check(String surface, String rawKey, InetAddress client, Access access) {
         // Grants are checked here rather than by the authenticator: "view" access is satisfied by either of two.
@@ -37,7 +44,7 @@ final class AdminAuth {
     }
 
     /** Counts and refuses a request that presented no key at all. */
-    ApiException missing(String surface, Access access) {
+    private ApiException missing(String surface, Access access) {
         meters.auth(surface, "denied", "no_credentials");
         return ApiError.UNAUTHORIZED.with("an API key with " + access.grantNames()
                 + " is required in the Authorization header");

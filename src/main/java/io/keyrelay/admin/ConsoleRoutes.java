@@ -231,8 +231,7 @@ final class ConsoleRoutes {
         model.put("title", title);
         if (s != null) {
             ApiKey k = s.caller().key();
-            model.put("user", Map.of("label", k.label(), "shortKey", k.shortKey(), "csrf", s.session().csrfToken(),
-                    "canManage", s.caller().can(Access.MANAGE_KEYS)));
+            model.put("user", Map.of("label", k.label(), "shortKey", k.shortKey()));
             model.put("csrf", s.session().csrfToken());
             model.put("canManage", s.caller().can(Access.MANAGE_KEYS));
         }

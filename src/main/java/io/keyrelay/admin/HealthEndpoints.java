@@ -19,21 +19,16 @@ final class HealthEndpoints {
     }
 
     void register(RoutesConfig routes) {
-        routes.get("/healthz", ctx -> noStore(ctx).json(Map.of("status", "ok")));
+        routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
         routes.get("/readyz", this::ready);
     }
 
     private void ready(Context ctx) {
         Optional<String> notReady = readiness.get();
-        noStore(ctx);
         if (notReady.isPresent()) {
             ctx.status(503).json(Map.of("status", "not ready", "reason", notReady.get()));
         } else {
             ctx.json(Map.of("status", "ready"));
         }
-    }
-
-    private static Context noStore(Context ctx) {
-        return ctx.header("Cache-Control", "no-store");
     }
 }

