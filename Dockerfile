@@ -19,7 +19,7 @@ COPY config/ /etc/keyrelay/
 # Configuration comes from KEYRELAY_* variables (see README); these are the container's defaults.
 ENV KEYRELAY_DATA_DIR=/var/lib/keyrelay \
     KEYRELAY_ADMIN_LISTEN=0.0.0.0 \
-    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Dlogback.configurationFile=/etc/keyrelay/logback.xml"
 
 USER keyrelay
 WORKDIR /var/lib/keyrelay

@@ -4,6 +4,7 @@ import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
 import io.keyrelay.keys.Actor;
+import io.keyrelay.logging.LogOutput;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeySpec;
@@ -47,6 +48,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                 Setting.SMTP_TLS_CERT, cert.toString(),
                 Setting.SMTP_TLS_KEY, key.toString());
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
+        LogOutput.use(config.log().format());
         boolean generated = false;
         if (config.smtp().tls().cert().equals(cert) && !(Files.exists(cert) && Files.exists(key))) {
             SelfSignedCertificate.write(cert, key, List.of(), Duration.ofDays(825));
@@ -69,6 +71,11 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         return 0;
     }
 
+    private static String hostLiteral(java.net.InetAddress a) {
+        String h = a.getHostAddress();
+        return h.contains(":") ? "[" + h + "]" : h;
+    }
+
     private static void banner(PrintWriter out, RelayConfig c, RelayRuntime rt, Path outbox, Path newCert,
             CreatedKey created) {
         String host = c.smtp().listen().getHostAddress();
@@ -80,6 +87,10 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         out.printf("  Mail to  %s%n", c.downstream().configured() ? rt.downstream().describe()
                 : outbox + " (one .eml file per message)");
         out.printf("  Keys     %s%n", c.db().url() == null ? "embedded store in " + c.dataDir() : "PostgreSQL");
+        if (rt.adminPort() != 0) {
+            out.printf("  Admin    %s://%s:%d/ (web console, API, /metrics; sign in with an admin key)%n",
+                    c.admin().tls().enabled() ? "https" : "http", hostLiteral(c.admin().listen()), rt.adminPort());
+        }
         if (created != null) {
             String k = created.secret();
             out.println();

@@ -1,6 +1,10 @@
 package io.keyrelay.cli;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.keyrelay.admin.AdminContext;
+import io.keyrelay.admin.AdminServer;
+import io.keyrelay.admin.Readiness;
+import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
@@ -27,6 +31,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
@@ -55,6 +60,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final RelayMetrics metrics;
     private final Downstream downstream;
     private final SmtpListeners smtp;
+    private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
 
     /**
@@ -86,6 +92,11 @@ public final class RelayRuntime implements AutoCloseable {
             SSLContext tls = config.smtp().tls().enabled() ? serverTls(config.smtp().tls()) : null;
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, downstream, metrics, clock, draining),
                     tls).start());
+            push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
+            admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
+                    authenticator, registry, Readiness.allOf(List.of(
+                            Readiness.check("key store unreachable", keyStore::ping),
+                            Readiness.check("SMTP not listening", smtp::listening))), clock)).start()) : null;
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
@@ -157,6 +168,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public int implicitTlsPort() {
         return smtp.implicitTlsPort();
+    }
+
+    /** The admin server's port, or 0 when it is off ({@code admin.port: 0}). */
+    public int adminPort() {
+        return admin == null ? 0 : admin.port();
     }
 
     public boolean smtpListening() {

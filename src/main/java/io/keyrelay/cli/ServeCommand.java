@@ -3,6 +3,7 @@ package io.keyrelay.cli;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.logging.LogOutput;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -28,6 +29,7 @@ final class ServeCommand extends ConfigOption implements Callable<Integer>, Main
                     + " AUTH is only possible over TLS");
         }
         rawConfig().warnings().forEach(w -> spec.commandLine().getErr().println("keyrelay: warning: " + w));
+        LogOutput.use(config.log().format());
         runUntilStopped(new RelayRuntime(config, null));
         return 0;
     }

@@ -215,8 +215,14 @@ public final class ConfigLoader {
                 v.positiveDuration(Setting.CACHE_TTL),
                 v.positiveDuration(Setting.CACHE_NEGATIVE_TTL),
                 v.positiveDuration(Setting.CACHE_REFRESH));
-        var admin = new RelayConfig.Admin(v.address(Setting.ADMIN_LISTEN), v.port(Setting.ADMIN_PORT, true));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin);
+        boolean adminTls = v.bool(Setting.ADMIN_TLS);
+        if (adminTls && !tls.enabled()) {
+            throw new ConfigException(Setting.ADMIN_TLS.key(), "true needs smtp.tls.cert and smtp.tls.key");
+        }
+        var admin = new RelayConfig.Admin(v.address(Setting.ADMIN_LISTEN), v.port(Setting.ADMIN_PORT, true),
+                v.positiveDuration(Setting.ADMIN_SESSION_TIMEOUT), adminTls ? tls : null);
+        var log = new RelayConfig.Log(v.choice(Setting.LOG_FORMAT, RelayConfig.LogFormat.class));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log);
     }
 
     private static String localHostName() {

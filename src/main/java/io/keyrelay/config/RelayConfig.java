@@ -9,7 +9,8 @@ import java.util.List;
  * The whole configuration, read once at start by {@link ConfigLoader} and immutable afterwards. Each record
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
-public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin) {
+public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
+        Log log) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -94,6 +95,23 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
         }
     }
 
-    /** The admin HTTP server. {@code port} 0 turns it off. */
-    public record Admin(InetAddress listen, int port) {}
+    /**
+     * The admin HTTP server. {@code port} 0 turns it off; {@code sessionTimeout} is how long an idle web console
+     * session lasts; {@code tls} is the SMTP certificate when {@code admin.tls} is on, else a disabled {@link Tls}.
+     */
+    public record Admin(InetAddress listen, int port, Duration sessionTimeout, Tls tls) {
+        public Admin {
+            tls = tls == null ? new Tls(null, null) : tls;
+        }
+
+        public boolean enabled() {
+            return port != 0;
+        }
+    }
+
+    /** How log lines are written. */
+    public enum LogFormat { PLAIN, JSON }
+
+    /** Logging. */
+    public record Log(LogFormat format) {}
 }

@@ -66,7 +66,14 @@ public enum Setting {
             "A cached key older than this is reloaded in the background on its next use, without waiting."),
 
     ADMIN_LISTEN("admin.listen", "127.0.0.1", false, "Address of the admin HTTP server (API, console, health, metrics)."),
-    ADMIN_PORT("admin.port", "8080", false, "Port of the admin HTTP server. 0: off.");
+    ADMIN_PORT("admin.port", "8080", false, "Port of the admin HTTP server. 0: off."),
+    ADMIN_TLS("admin.tls", "false", false,
+            "Serve the admin HTTP server over HTTPS with the SMTP certificate (smtp.tls.cert and smtp.tls.key)."),
+    ADMIN_SESSION_TIMEOUT("admin.session_timeout", "30m", false,
+            "A web console session unused for this long is signed out (sessions end after 12h regardless)."),
+
+    LOG_FORMAT("log.format", "plain", false,
+            "Log line format on stderr: plain (one readable line per event) | json (one JSON object per line).");
 
     private final String key;
     private final String defaultValue;

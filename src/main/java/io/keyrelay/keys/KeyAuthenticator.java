@@ -32,7 +32,15 @@ public final class KeyAuthenticator {
             // Not something this relay ever issued: refuse without a lookup (and without a negative cache entry).
             return new AuthDecision.Denied(AuthDecision.Reason.UNKNOWN, null);
         }
-        KeyLookup.Result r = lookup.find(hasher.hash(rawKey));
+        return authenticateHash(hasher.hash(rawKey), client, required);
+    }
+
+    /**
+     * Checks the key with this hash as {@link #authenticate} does. For callers that proved they held the key
+     * earlier and kept only its hash (the admin console's server-side session), so the key itself is never kept.
+     */
+    public AuthDecision authenticateHash(String keyHash, InetAddress client, Grant required) {
+        KeyLookup.Result r = lookup.find(keyHash);
         if (r instanceof KeyLookup.Result.Unavailable u) {
             return new AuthDecision.Unavailable(u.cause());
         }

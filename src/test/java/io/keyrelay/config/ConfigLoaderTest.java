@@ -107,6 +107,9 @@ class ConfigLoaderTest {
         "KEYRELAY_SMTP_TLS_CERT|/c.pem|smtp.tls.key: is required when smtp.tls.cert is set",
         "KEYRELAY_CACHE_REFRESH|1h|cache.refresh: 1h must be shorter than cache.ttl (10m)",
         "KEYRELAY_DOWNSTREAM_PASSWORD|pw|downstream.username: is required when downstream.password is set",
+        "KEYRELAY_ADMIN_TLS|true|admin.tls: true needs smtp.tls.cert and smtp.tls.key",
+        "KEYRELAY_ADMIN_SESSION_TIMEOUT|0s|admin.session_timeout: 0s must be longer than zero",
+        "KEYRELAY_LOG_FORMAT|xml|log.format: xml is not one of plain, json",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))

@@ -1,0 +1,254 @@
+package io.keyrelay.admin;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpStatus;
+import io.keyrelay.keys.ApiKey;
+import io.keyrelay.keys.CreatedKey;
+import io.keyrelay.keys.KeyService;
+import io.keyrelay.keys.KeySpec;
+import io.keyrelay.keys.KeyUpdate;
+import io.keyrelay.keys.KeyValidationException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The web console under {@value #BASE}: sign in with an admin key, list keys, create one (the secret is shown
+ * on the page that answers the form, once, and kept nowhere), view, edit and revoke. Plain HTML forms, so it
+ * works without JavaScript; the small script adds "select all" and the copy button. Every change goes through
+ * {@link KeyService} with the signed-in key as the actor. Keys with {@code api_keys/view} but not
+ * {@code api_keys/manage} can look but not change.
+ */
+final class ConsoleRoutes {
+    static final String BASE = "/console";
+    static final String ASSETS = BASE + "/assets";
+    static final String KEYS = BASE + "/api-keys";
+    static final String SIGN_IN = BASE + "/sign-in";
+
+    private final KeyService keys;
+    private final ConsoleSessions sessions;
+    private final Templates templates;
+    private final Clock clock;
+
+    ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock) {
+        this.keys = keys;
+        this.sessions = sessions;
+        this.templates = templates;
+        this.clock = clock;
+    }
+
+    void register(RoutesConfig routes) {
+        routes.get("/", ctx -> ctx.redirect(KEYS));
+        routes.get(BASE, ctx -> ctx.redirect(KEYS));
+        routes.get(SIGN_IN, ctx -> signInPage(ctx, 200, null, null));
+        routes.post(SIGN_IN, this::signIn);
+        routes.post(BASE + "/sign-out", this::signOut);
+        routes.get(KEYS, this::list);
+        routes.get(KEYS + "/new", this::newKey); // before {id}: the first matching route wins
+        routes.post(KEYS, this::create);
+        routes.get(KEYS + "/{id}", this::show);
+        routes.post(KEYS + "/{id}", this::update);
+        routes.post(KEYS + "/{id}/revoke", this::revoke);
+        routes.exception(SignInRequired.class, (e, ctx) -> {
+            String target = SIGN_IN + (e.notice() == null ? "" : "?expired");
+            ctx.redirect(target, HttpStatus.SEE_OTHER);
+        });
+    }
+
+    // ---- sign-in ----
+
+    private void signInPage(Context ctx, int status, String error, String notice) {
+        String n = notice != null ? notice
+                : ctx.queryParam("expired") != null ? "Your session ended. Sign in again."
+                : ctx.queryParam("signed-out") != null ? "You are signed out." : null;
+        page(ctx, status, "sign-in", "Sign in", null, model("error", error, "notice", n));
+    }
+
+    private void signIn(Context ctx) {
+        sessions.verifyOrigin(ctx);
+        String key = ctx.formParam("key");
+        if (key == null || key.isBlank()) {
+            signInPage(ctx, 401, "Enter an API key.", null);
+            return;
+        }
+        try {
+            sessions.signIn(ctx, key.strip());
+        } catch (ApiException e) {
+            signInPage(ctx, e.error().status(), switch (e.error()) {
+                case FORBIDDEN -> "This key may not sign in to the console here: it needs api_keys/manage or"
+                        + " api_keys/view, and its allowed IPs must include this address.";
+                case UNAVAILABLE -> "The key store cannot be reached right now. Try again shortly.";
+                default -> "That key was not accepted.";
+            }, null);
+            return;
+        }
+        ctx.redirect(KEYS, HttpStatus.SEE_OTHER);
+    }
+
+    private void signOut(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        sessions.verifyForm(ctx, s.session());
+        sessions.signOut(ctx);
+        ctx.redirect(SIGN_IN + "?signed-out", HttpStatus.SEE_OTHER);
+    }
+
+    // ---- keys ----
+
+    private void list(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        Instant now = clock.instant();
+        List<Map<String, Object>> rows = KeyScope.of(s.caller(), null).list(keys).stream()
+                .sorted(Comparator.comparing(ApiKey::createdAt).reversed())
+                .map(k -> ConsoleViews.key(k, now))
+                .toList();
+        page(ctx, 200, "keys", "API Keys", s, model("keys", rows, "empty", rows.isEmpty()));
+    }
+
+    private void newKey(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        requireManage(s);
+        keyForm(ctx, 200, s, KeyForm.blank(), null);
+    }
+
+    private void create(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        sessions.verifyForm(ctx, s.session());
+        requireManage(s);
+        KeyForm form = KeyForm.from(ctx);
+        CreatedKey created;
+        try {
+            Long subaccount = s.caller().key().subaccountId() == null ? form.subaccountId() : null;
+            KeyScope scope = KeyScope.of(s.caller(), subaccount);
+            KeySpec spec = form.toSpec(scope.subaccountForNewKeys());
+            s.caller().requireCanHandOut(spec.grants(), Set.of());
+            created = keys.create(spec, s.caller().actor());
+        } catch (KeyValidationException e) {
+            keyForm(ctx, 422, s, form, KeyForm.describe(e));
+            return;
+        } catch (ApiException e) {
+            keyForm(ctx, e.error().status(), s, form, e.description());
+            return;
+        }
+        // Answered directly, not by a redirect: the secret is on this one page and stored nowhere.
+        Map<String, Object> m = model("key", ConsoleViews.key(created.key(), clock.instant()),
+                "secret", created.secret());
+        page(ctx, 200, "key-created", "API key created", s, m);
+    }
+
+    private void show(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        ApiKey key = find(ctx, s);
+        Map<String, Object> view = ConsoleViews.key(key, clock.instant());
+        keyPage(ctx, 200, s, key, view, KeyForm.of(key, view), null,
+                ctx.queryParam("saved") != null ? "Changes saved." : ctx.queryParam("revoked") != null
+                        ? "The key is revoked: SMTP AUTH and API calls with it now fail." : null);
+    }
+
+    private void update(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        sessions.verifyForm(ctx, s.session());
+        requireManage(s);
+        ApiKey key = find(ctx, s);
+        Map<String, Object> view = ConsoleViews.key(key, clock.instant());
+        KeyForm form = KeyForm.from(ctx);
+        try {
+            KeyUpdate update = form.toUpdate(key, (String) view.get("expiresDate"));
+            update.grants().ifPresent(g -> s.caller().requireCanHandOut(g, key.grants()));
+            keys.update(key.id(), update, s.caller().actor());
+        } catch (KeyValidationException e) {
+            keyPage(ctx, 422, s, key, view, form, KeyForm.describe(e), null);
+            return;
+        } catch (ApiException e) {
+            keyPage(ctx, e.error().status(), s, key, view, form, e.description(), null);
+            return;
+        }
+        ctx.redirect(KEYS + "/" + key.id() + "?saved", HttpStatus.SEE_OTHER);
+    }
+
+    private void revoke(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        sessions.verifyForm(ctx, s.session());
+        requireManage(s);
+        ApiKey key = find(ctx, s);
+        keys.revoke(key.id(), s.caller().actor());
+        if (key.id().equals(s.session().keyId())) {
+            // Revoked the key this session signed in with: the session ends with it.
+            sessions.signOut(ctx);
+            ctx.redirect(SIGN_IN + "?expired", HttpStatus.SEE_OTHER);
+            return;
+        }
+        ctx.redirect(KEYS + "/" + key.id() + "?revoked", HttpStatus.SEE_OTHER);
+    }
+
+    // ---- helpers ----
+
+    private ApiKey find(Context ctx, ConsoleSessions.SignedIn s) {
+        String id = ctx.pathParam("id");
+        ApiKey key = keys.get(id);
+        if (!KeyScope.of(s.caller(), null).contains(key)) {
+            throw KeysApi.notFound(id);
+        }
+        return key;
+    }
+
+    private static void requireManage(ConsoleSessions.SignedIn s) {
+        if (!s.caller().can(Access.MANAGE_KEYS)) {
+            throw ApiError.FORBIDDEN.with("The key you signed in with can view keys but not change them"
+                    + " (it lacks api_keys/manage).");
+        }
+    }
+
+    private void keyForm(Context ctx, int status, ConsoleSessions.SignedIn s, KeyForm form, String error) {
+        Long own = s.caller().key().subaccountId();
+        page(ctx, status, "key-new", "Create API Key", s, model(
+                "form", form,
+                "grantChoices", ConsoleViews.grantChoices(form.checkedGrants(), s.caller().key(), Set.of()),
+                "ownSubaccount", own,
+                "error", error));
+    }
+
+    private void keyPage(Context ctx, int status, ConsoleSessions.SignedIn s, ApiKey key, Map<String, Object> view,
+            KeyForm form, String error, String notice) {
+        boolean manage = s.caller().can(Access.MANAGE_KEYS);
+        page(ctx, status, "key", key.label(), s, model(
+                "key", view,
+                "form", form,
+                "grantChoices", ConsoleViews.grantChoices(form.checkedGrants(), s.caller().key(), key.grants()),
+                "editable", manage && !key.isRevoked(),
+                "error", error,
+                "notice", notice,
+                "self", key.id().equals(s.session().keyId())));
+    }
+
+    /** Renders a page inside the layout; {@code s} is null on the sign-in page. */
+    private void page(Context ctx, int status, String template, String title, ConsoleSessions.SignedIn s,
+            Map<String, Object> model) {
+        model.put("title", title);
+        if (s != null) {
+            ApiKey k = s.caller().key();
+            model.put("user", Map.of("label", k.label(), "shortKey", k.shortKey()));
+            model.put("csrf", s.session().csrfToken());
+            model.put("canManage", s.caller().can(Access.MANAGE_KEYS));
+        }
+        ctx.status(status).html(templates.render(template, model));
+    }
+
+    /** The console's error page (also used by {@link ErrorResponses} for failures inside {@value #BASE}). */
+    void errorPage(Context ctx, int status, String message) {
+        ctx.status(status).html(templates.render("error", model("title", "Error " + status, "status", status,
+                "message", message)));
+    }
+
+    private static Map<String, Object> model(Object... pairs) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put((String) pairs[i], pairs[i + 1]);
+        }
+        return m;
+    }
+}

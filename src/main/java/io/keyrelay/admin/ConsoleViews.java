@@ -1,0 +1,58 @@
+package io.keyrelay.admin;
+
+import io.keyrelay.keys.ApiKey;
+import io.keyrelay.keys.Grant;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** What the console's templates show of a key: display strings only, never the secret or its hash. */
+final class ConsoleViews {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")
+            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC);
+
+    private ConsoleViews() {}
+
+    static Map<String, Object> key(ApiKey k, Instant now) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", k.id());
+        m.put("label", k.label());
+        m.put("shortKey", k.shortKey());
+        m.put("grants", k.grantNames());
+        m.put("validIps", k.validIps().allowsAny() ? List.of() : k.validIps().asStrings());
+        m.put("anyIp", k.validIps().allowsAny());
+        m.put("validIpsText", String.join("\n", k.validIps().asStrings()));
+        m.put("subaccount", k.subaccountId() == null ? "Primary account" : "Subaccount " + k.subaccountId());
+        m.put("created", TIME.format(k.createdAt()));
+        m.put("updated", TIME.format(k.updatedAt()));
+        m.put("lastUsed", k.lastUsedAt() == null ? "Never" : TIME.format(k.lastUsedAt()));
+        m.put("lastUsedIp", k.lastUsedIp());
+        m.put("expires", k.expiresAt() == null ? "Never" : TIME.format(k.expiresAt()));
+        m.put("expiresDate", k.expiresAt() == null ? "" : DATE.format(k.expiresAt()));
+        String status = k.status(now);
+        m.put("status", status);
+        m.put("active", status.equals("active"));
+        m.put("revoked", k.isRevoked());
+        return m;
+    }
+
+    /**
+     * The permission checkboxes, with {@code checked} ticked. A grant the signed-in key does not hold is shown
+     * disabled ({@code grantable} false) unless the key being edited already has it: a key hands out only what it
+     * holds.
+     */
+    static List<Map<String, Object>> grantChoices(Set<String> checked, ApiKey signedIn, Set<Grant> alreadyHeld) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Grant g : Grant.values()) {
+            out.add(Map.of("name", g.wireName(), "description", g.description(), "checked", checked.contains(g.wireName()),
+                    "grantable", signedIn.has(g) || alreadyHeld.contains(g), "slug", g.wireName().replace('/', '-')));
+        }
+        return out;
+    }
+}

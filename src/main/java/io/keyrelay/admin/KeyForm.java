@@ -1,0 +1,101 @@
+package io.keyrelay.admin;
+
+import io.javalin.http.Context;
+import io.keyrelay.keys.ApiKey;
+import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeySpec;
+import io.keyrelay.keys.KeyUpdate;
+import io.keyrelay.keys.KeyValidationException;
+import io.keyrelay.net.IpAllowlist;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The console's key form as submitted: name, permissions, subaccount, allowed IPs (one per line, or separated by
+ * commas or spaces) and an optional expiry date (midnight UTC). Kept as typed so a refused form is shown again
+ * as it was; each error names the field as the form labels it.
+ */
+record KeyForm(String label, List<String> grants, String subaccount, String validIps, String expires) {
+    /** The form's labels for the service's field names, so an error reads "Allowed IPs: …". */
+    private static final Map<String, String> LABELS = Map.of("label", "Name", "grants", "Permissions",
+            "valid_ips", "Allowed IPs", "subaccount_id", "Subaccount", "expires_at", "Expires");
+
+    static KeyForm from(Context ctx) {
+        return new KeyForm(text(ctx.formParam("label")), List.copyOf(ctx.formParams("grants")),
+                text(ctx.formParam("subaccount")), text(ctx.formParam("valid_ips")), text(ctx.formParam("expires")));
+    }
+
+    static KeyForm blank() {
+        return new KeyForm("", List.of(), "", "", "");
+    }
+
+    static KeyForm of(ApiKey k, Map<String, Object> view) {
+        return new KeyForm(k.label(), k.grantNames(), k.subaccountId() == null ? "" : k.subaccountId().toString(),
+                (String) view.get("validIpsText"), (String) view.get("expiresDate"));
+    }
+
+    /** The subaccount typed into the form, or null for none. */
+    Long subaccountId() {
+        if (subaccount.isEmpty()) {
+            return null;
+        }
+        try {
+            long id = Long.parseLong(subaccount);
+            if (id >= 0) {
+                return id;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new KeyValidationException("subaccount_id", "'" + subaccount + "' is not a subaccount number");
+    }
+
+    KeySpec toSpec(Long subaccountId) {
+        return new KeySpec(label, Grant.parseAll(grants), allowlist(), subaccountId, expiry());
+    }
+
+    /** The changes against {@code current}; an unchanged expiry date leaves the exact expiry instant alone. */
+    KeyUpdate toUpdate(ApiKey current, String currentExpiryDate) {
+        KeyUpdate u = KeyUpdate.none().withLabel(label).withGrants(Grant.parseAll(grants)).withValidIps(allowlist());
+        return expires.equals(currentExpiryDate) ? u : u.withExpiresAt(expiry());
+    }
+
+    Set<String> checkedGrants() {
+        return new LinkedHashSet<>(grants);
+    }
+
+    /** An error message for the form: the field as labelled there, then what is wrong. */
+    static String describe(KeyValidationException e) {
+        String label = LABELS.getOrDefault(e.field(), e.field());
+        return label + ": " + e.getMessage();
+    }
+
+    private IpAllowlist allowlist() {
+        try {
+            return IpAllowlist.parseText(validIps);
+        } catch (IllegalArgumentException e) {
+            throw new KeyValidationException("valid_ips", e.getMessage());
+        }
+    }
+
+    private Instant expiry() {
+        if (expires.isEmpty()) {
+            return null;
+        }
+        try {
+            return LocalDate.parse(expires).atStartOfDay(ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new KeyValidationException("expires_at", "'" + expires + "' is not a date (YYYY-MM-DD)");
+        }
+    }
+
+    private static String text(String v) {
+        return v == null ? "" : v.strip();
+    }
+}

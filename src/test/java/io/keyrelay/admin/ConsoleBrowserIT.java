@@ -1,0 +1,202 @@
+package io.keyrelay.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static io.keyrelay.admin.HealthAndMetricsIT.value;
+import static org.awaitility.Awaitility.await;
+
+import io.keyrelay.keys.CreatedKey;
+import io.keyrelay.keys.Grant;
+import io.keyrelay.testing.HeadlessChromium;
+import io.keyrelay.testing.RawSmtpClient;
+import io.keyrelay.testing.RelayHarness;
+import jakarta.mail.internet.MimeMessage;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The console end to end, as an operator uses it: a real headless Chromium signs in, creates a key with two
+ * permissions and an allowed IP, reads the key shown once, sends a message through the running relay with it,
+ * sees only its first four characters afterwards, revokes it, and SMTP AUTH with it then fails. The relay, its
+ * key store, GreenMail downstream and the admin server all run for real on free ports.
+ */
+class ConsoleBrowserIT {
+    @TempDir
+    Path dir;
+
+    private RelayHarness relay;
+    private AdminServer admin;
+    private ChromeDriver browser;
+    private WebDriverWait wait;
+
+    @BeforeEach
+    void start() {
+        relay = RelayHarness.builder(dir.resolve("relay")).start();
+        var rt = relay.runtime();
+        AdminContext ctx = new AdminContext(rt.keyService(), rt.authenticator(), rt.registry(),
+                Readiness.allOf(List.of(Readiness.check("key store unreachable", rt.keyStore()::ping),
+                        Readiness.check("SMTP not listening", rt::smtpListening))),
+                Clock.systemUTC());
+        admin = AdminServer.onPort(relay.config().admin(), ctx, 0).start();
+        browser = HeadlessChromium.start(dir, origin());
+        wait = new WebDriverWait(browser, Duration.ofSeconds(20));
+    }
+
+    @AfterEach
+    void stop() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (relay != null) {
+            relay.close();
+        }
+    }
+
+    private String origin() {
+        return admin.baseUri().toString();
+    }
+
+    private void open(String path) {
+        browser.get(origin() + path);
+    }
+
+    private WebElement byId(String id) {
+        return wait.until(ExpectedConditions.visibilityOfElementLocated(By.id(id)));
+    }
+
+    @Test
+    void operatorCreatesAKey_sendsWithIt_seesOnlyItsFirstFourCharacters_revokesIt_andSmtpAuthFails() throws Exception {
+        CreatedKey operator = relay.createKey("operator", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT,
+                Grant.METRICS_VIEW);
+
+        // Sign in.
+        open("/console/");
+        byId("key").sendKeys(operator.secret());
+        byId("sign-in").click();
+        wait.until(ExpectedConditions.urlToBe(origin() + "/console/api-keys"));
+        assertThat(browser.getTitle()).isEqualTo("API Keys · keyrelay");
+        assertThat(browser.manage().getCookieNamed("keyrelay_session").isHttpOnly()).isTrue();
+
+        // Create a key with two permissions and one allowed IP; "Select all" ticks every permission first.
+        byId("create-key").click();
+        byId("label").sendKeys("newsletter");
+        byId("grants-all").click();
+        assertThat(browser.findElements(By.cssSelector("input[name=grants]:checked"))).hasSize(3);
+        byId("grants-all").click();
+        assertThat(browser.findElements(By.cssSelector("input[name=grants]:checked"))).isEmpty();
+        byId("grant-smtp-inject").click();
+        byId("grant-metrics-view").click();
+        byId("valid_ips").sendKeys("127.0.0.1");
+        screenshot("console-create-key.png");
+        byId("create").click();
+
+        // The key, shown this one time, with a copy button.
+        String secret = byId("new-key").getText();
+        assertThat(secret).matches("[0-9a-f]{40}");
+        assertThat(browser.findElement(By.tagName("main")).getText()).contains("ONE TIME ONLY");
+        byId("copy-key").click();
+        wait.until(ExpectedConditions.textToBe(By.id("copy-key"), "Copied"));
+        Object clipboard = browser.executeAsyncScript(
+                "navigator.clipboard.readText().then(arguments[0], e => arguments[0]('error: ' + e));");
+        assertThat(clipboard).isEqualTo(secret);
+
+        // Send a message through the relay with it.
+        String content = "From: a@example.com\r\nTo: b@example.net\r\nSubject: console test\r\n\r\nHello.\r\n";
+        try (RawSmtpClient c = relay.authenticated(secret)) {
+            c.send("a@example.com", List.of("b@example.net"), content.getBytes(StandardCharsets.US_ASCII))
+                    .assertCode(250);
+            c.command("QUIT");
+        }
+        assertThat(relay.greenMail().waitForIncomingEmail(10_000, 1)).isTrue();
+        MimeMessage received = relay.greenMail().getReceivedMessages()[0];
+        assertThat(received.getSubject()).isEqualTo("console test");
+
+        // Leave the page and reload the list: only the first four characters remain.
+        byId("done").click();
+        wait.until(ExpectedConditions.urlToBe(origin() + "/console/api-keys"));
+        browser.navigate().refresh();
+        WebElement row = wait.until(ExpectedConditions.visibilityOfElementLocated(
+                By.xpath("//table[@id='keys']//tr[td[@class='name']/a[text()='newsletter']]")));
+        assertThat(row.findElement(By.cssSelector("td.short")).getText()).isEqualTo(secret.substring(0, 4) + "••••");
+        assertThat(row.findElement(By.cssSelector("td.grants")).getText()).contains("metrics/view", "smtp/inject");
+        assertThat(row.findElement(By.cssSelector("td.ips")).getText()).isEqualTo("127.0.0.1");
+        assertThat(browser.getPageSource()).doesNotContain(secret);
+        screenshot("console-key-list.png");
+        // Readable on a narrow screen: the page itself never scrolls sideways (only the table, inside its box).
+        browser.manage().window().setSize(new Dimension(420, 900));
+        assertThat((Boolean) browser.executeScript(
+                "return document.documentElement.scrollWidth <= window.innerWidth;")).isTrue();
+        assertThat(byId("create-key").isDisplayed()).isTrue();
+        browser.manage().window().setSize(new Dimension(1400, 1000));
+
+        // Revoke it, confirming the dialog.
+        row.findElement(By.cssSelector("td.name a")).click();
+        byId("revoke").click();
+        wait.until(ExpectedConditions.alertIsPresent()).accept();
+        wait.until(ExpectedConditions.textToBe(By.id("key-status"), "revoked"));
+        assertThat(byId("notice").getText()).contains("revoked");
+
+        // SMTP AUTH with the revoked key fails.
+        try (RawSmtpClient c = relay.connect()) {
+            c.expect(220);
+            c.ehlo();
+            c.startTls(relay.clientTls());
+            c.ehlo();
+            c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", secret)).assertCode(535);
+        }
+
+        // The relay's readiness (store reachable, SMTP listening) as /readyz reports it.
+        HttpResponse<String> ready = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(origin() + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+
+        // And the counters moved, as /metrics shows them.
+        String metrics = scrape(operator.secret());
+        assertThat(value(metrics, "keyrelay_messages_total{result=\"delivered\"}")).isEqualTo(1);
+        assertThat(value(metrics, "keyrelay_auth_attempts_total{reason=\"none\",result=\"accepted\"}"))
+                .isEqualTo(1);
+        assertThat(value(metrics, "keyrelay_auth_attempts_total{reason=\"revoked\",result=\"denied\"}"))
+                .isEqualTo(1);
+        assertThat(value(metrics, "keyrelay_relayed_bytes_total")).isPositive();
+        assertThat(value(metrics, "keyrelay_relay_duration_seconds_count")).isEqualTo(1);
+        assertThat(value(metrics, "keyrelay_admin_auth_total{reason=\"none\",result=\"accepted\",surface=\"console\"}"))
+                .isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(operator.secret()),
+                "keyrelay_smtp_sessions_active") == 0);
+    }
+
+    /** Saves what the browser shows under target/, for a person to look at. */
+    private void screenshot(String name) throws java.io.IOException {
+        Path shot = Path.of("target", name);
+        Files.createDirectories(shot.getParent());
+        Files.write(shot, browser.getScreenshotAs(OutputType.BYTES));
+    }
+
+    private String scrape(String key) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(origin() + "/metrics"))
+                .header("Authorization", key).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+}
