@@ -4,7 +4,6 @@ import io.keyrelay.config.RelayConfig;
 import io.keyrelay.tls.TlsContexts;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -13,8 +12,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +43,7 @@ public final class SmtpDownstream implements Downstream {
             case IMPLICIT -> SmtpClientConnection.Mode.IMPLICIT;
         };
         SSLContext ssl = mode == SmtpClientConnection.Mode.NONE ? null
-                : c.tlsVerify() ? TlsContexts.client(c.caFile()) : trustAll();
+                : c.tlsVerify() ? TlsContexts.client(c.caFile()) : TlsContexts.trustingAnyCertificate();
         this.settings = new SmtpClientConnection.Settings(c.host(), c.port(), mode, ssl, c.tlsVerify(), heloName,
                 c.username(), c.password(), (int) c.connectTimeout().toMillis(), (int) c.readTimeout().toMillis());
         this.permits = new Semaphore(c.poolSize(), true);
@@ -267,29 +264,6 @@ public final class SmtpDownstream implements Downstream {
             } finally {
                 permits.release();
             }
-        }
-    }
-
-    private static SSLContext trustAll() {
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[] {new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                    // downstream.tls_verify=false: the operator chose not to verify this downstream
-                }
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            return ctx;
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

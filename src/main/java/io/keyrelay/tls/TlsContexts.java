@@ -94,6 +94,36 @@ public final class TlsContexts {
         }
     }
 
+    /**
+     * A client context that accepts any certificate: for a downstream the operator chose not to verify
+     * ({@code downstream.tls_verify: false}) and for the load generator against a loopback target with a self-signed
+     * certificate. Never the default.
+     */
+    public static SSLContext trustingAnyCertificate() {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+                @Override
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                    // a client context: never asked
+                }
+
+                @Override
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                    // deliberately unverified: see the method's documentation
+                }
+
+                @Override
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static List<X509Certificate> readCertificates(Path file) {
         try (var in = Files.newInputStream(file)) {
             Collection<? extends Certificate> all = CertificateFactory.getInstance("X.509").generateCertificates(in);
