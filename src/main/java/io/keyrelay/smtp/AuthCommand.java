@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.AuthenticationHandler;
@@ -30,6 +31,7 @@ final class AuthCommand extends Commands.Base {
     private static final String SUBACCOUNT_SUFFIX = ":X-MSYS-SUBACCOUNT=";
     /** Base64 of a 40-character key with a long username fits easily; more is abuse. */
     private static final int MAX_RESPONSE = 2048;
+    private static final Pattern SPACES = Pattern.compile(" +");
 
     private final SmtpContext ctx;
 
@@ -48,7 +50,7 @@ final class AuthCommand extends Commands.Base {
             s.sendResponse("503 5.5.1 AUTH is not permitted during a mail transaction");
             return;
         }
-        String[] args = line.strip().split(" +");
+        String[] args = SPACES.split(line.strip());
         if (args.length < 2 || args.length > 3) {
             s.sendResponse("501 5.5.4 Syntax: AUTH PLAIN|LOGIN [initial-response]");
             return;

@@ -1,6 +1,7 @@
 package io.keyrelay.smtp;
 
 import java.io.IOException;
+import java.util.regex.Pattern;
 import org.subethamail.smtp.server.Session;
 
 /**
@@ -8,6 +9,7 @@ import org.subethamail.smtp.server.Session;
  * be used — after STARTTLS, or before it when {@code smtp.auth.plaintext} allows this client (RFC 4954 section 4).
  */
 final class EhloCommand extends Commands.Base {
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private final SmtpContext ctx;
 
     EhloCommand(SmtpContext ctx) {
@@ -17,7 +19,7 @@ final class EhloCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException {
-        String[] args = line.strip().split("\\s+");
+        String[] args = WHITESPACE.split(line.strip());
         if (args.length < 2) {
             s.sendResponse("501 5.5.4 Syntax: EHLO hostname");
             return;
