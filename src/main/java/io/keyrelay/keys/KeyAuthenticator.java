@@ -1,6 +1,5 @@
 package io.keyrelay.keys;
 
-import io.keyrelay.net.IpLiteral;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
@@ -54,7 +53,7 @@ public final class KeyAuthenticator {
             return new AuthDecision.Denied(reason, key);
         }
         if (usage != null) {
-            usage.record(key.id(), now, IpLiteral.normalise(client).getHostAddress());
+            usage.record(key.id(), now, client);
         }
         return new AuthDecision.Accepted(key);
     }

@@ -1,5 +1,7 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.net.IpLiteral;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,7 +22,7 @@ public final class UsageRecorder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UsageRecorder.class);
 
     private final KeyStore store;
-    private final ConcurrentHashMap<String, KeyStore.Usage> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
     private final ScheduledExecutorService scheduler;
 
     public UsageRecorder(KeyStore store) {
@@ -38,9 +40,20 @@ public final class UsageRecorder implements AutoCloseable {
         return this;
     }
 
-    /** Notes a use; cheap, never blocks on the store. */
-    public void record(String keyId, Instant at, String clientAddress) {
-        pending.put(keyId, new KeyStore.Usage(keyId, at, clientAddress));
+    /** A use waiting to be written; the address is turned into text only when it is written. */
+    private record Pending(Instant at, InetAddress client) {}
+
+    /**
+     * Notes a use; cheap, never blocks on the store. A use in the same second and from the same address as the one
+     * already pending is not noted again: on the AUTH hot path that is a lock-free map read and no allocation,
+     * instead of a map write (which locks the entry) per AUTH. The column is written about once a minute anyway.
+     */
+    public void record(String keyId, Instant at, InetAddress client) {
+        Pending p = pending.get(keyId);
+        if (p != null && p.at().getEpochSecond() == at.getEpochSecond() && p.client().equals(client)) {
+            return;
+        }
+        pending.put(keyId, new Pending(at, client));
     }
 
     /** Writes what is pending. Entries that fail to write are kept for the next attempt unless newer ones arrived. */
@@ -48,18 +61,22 @@ public final class UsageRecorder implements AutoCloseable {
         if (pending.isEmpty()) {
             return;
         }
+        List<String> ids = new ArrayList<>(pending.size());
+        List<Pending> taken = new ArrayList<>(pending.size());
         List<KeyStore.Usage> batch = new ArrayList<>(pending.size());
         for (String id : new ArrayList<>(pending.keySet())) {
-            KeyStore.Usage u = pending.remove(id);
+            Pending u = pending.remove(id);
             if (u != null) {
-                batch.add(u);
+                ids.add(id);
+                taken.add(u);
+                batch.add(new KeyStore.Usage(id, u.at(), IpLiteral.normalise(u.client()).getHostAddress()));
             }
         }
         try {
             store.recordUsage(batch);
         } catch (RuntimeException e) {
-            for (KeyStore.Usage u : batch) {
-                pending.putIfAbsent(u.keyId(), u);
+            for (int i = 0; i < ids.size(); i++) {
+                pending.putIfAbsent(ids.get(i), taken.get(i));
             }
             throw e;
         }
