@@ -59,6 +59,16 @@ public final class KeyLookup {
         }
     }
 
+    /**
+     * The cached copy of a key, without ever reading the store (empty when it is not cached or is cached as
+     * missing): for callers on the message path that already hold an older copy and only want the freshest one
+     * that costs nothing.
+     */
+    public Optional<ApiKey> cached(String keyHash) {
+        Optional<ApiKey> key = cache.getIfPresent(keyHash);
+        return key == null ? Optional.empty() : key;
+    }
+
     /** Drops a key from the cache so its next use reads the store. */
     public void invalidate(String keyHash) {
         cache.invalidate(keyHash);
