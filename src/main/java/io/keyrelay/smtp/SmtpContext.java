@@ -21,12 +21,12 @@ public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticato
         RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter, AuditQueue audit) {
 
     /**
-     * The sending limits for this session's key now: from the cached copy of the key when there is one (so a
-     * change of limits reaches sessions that are already open, within the cache's change-notice delay), else from
-     * the copy taken at AUTH. Never reads the store.
+     * The sending limits for this session's key now: from the cached copy of the key (so a change of limits
+     * reaches sessions that are already open), else from the copy taken at AUTH while the cache reloads the key in
+     * the background. Never waits for the store.
      */
     SendingLimits limitsFor(RelayPrincipal principal) {
-        return limiter.limitsFor(authenticator.lookup().cached(principal.key().keyHash()).orElse(principal.key()));
+        return limiter.limitsFor(authenticator.lookup().peek(principal.key().keyHash()).orElse(principal.key()));
     }
 
     /** The client's address as keyrelay judges it (the real client behind a trusted proxy), IPv4-mapped normalised. */
