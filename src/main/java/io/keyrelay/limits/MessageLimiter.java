@@ -10,7 +10,8 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * Counts each key's messages against its per-minute rate and per-day quota, in memory on this node.
+ * The per-key message counters of this node: each key's messages counted against its per-minute rate and per-day
+ * quota, in memory.
  *
  * <p>A message is counted when it is admitted at MAIL FROM, so that concurrent sessions of one key cannot all pass
  * a check before any of them counts; the {@link Reservation} is given back if the transaction ends without the

@@ -8,8 +8,8 @@ import org.subethamail.smtp.server.Session;
 /**
  * DATA: streams the message to the downstream and answers with its final reply.
  *
- * <p>A message over its key's size limit ({@code smtp.max_message_size} or lower) is read to its end and then refused with 552 (not by dropping the
- * connection: a sender retries a 421 forever), and the session carries on. Whatever the outcome, the transaction
+ * <p>A message over its key's size limit ({@code smtp.max_message_size} or lower) is read to its end and then
+ * refused with 552 (not by dropping the connection: a sender retries a 421 forever), and the session carries on. Whatever the outcome, the transaction
  * is over afterwards (RFC 5321 section 4.1.1.4), so the client can start the next one without RSET.
  */
 final class DataCommand extends Commands.Base {
