@@ -5,6 +5,8 @@ import io.keyrelay.limits.Admission;
 import io.keyrelay.limits.Reservation;
 import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.MailParams;
+import io.keyrelay.keys.AuthDecision;
+import io.keyrelay.keys.Grant;
 import java.io.IOException;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -88,7 +90,14 @@ final class MailCommand extends Commands.Base {
             return;
         }
         RelayPrincipal principal = AuthCommand.principalOf(s);
-        SendingLimits limits = ctx.limitsFor(principal);
+        // The key may have been revoked, expired or narrowed since this session authenticated.
+        AuthDecision now = ctx.authenticator().recheck(principal.key(), SmtpContext.clientAddress(s), Grant.SMTP_INJECT);
+        if (now instanceof AuthDecision.Denied d) {
+            log.warn("session no longer authorized: reason={} key_id={} short_key={} client={}", d.reason().wireName(),
+                    principal.key().id(), principal.key().shortKey(), SmtpContext.clientAddress(s).getHostAddress());
+            throw SmtpReply.CREDENTIALS_WITHDRAWN.drop();
+        }
+        SendingLimits limits = ctx.limitsFor(((AuthDecision.Accepted) now).key());
         if (size > limits.maxMessageSize()) {
             ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
             reply(s, SmtpReply.MESSAGE_TOO_BIG);

@@ -2,6 +2,7 @@ package io.keyrelay.smtp;
 
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.keys.AuditQueue;
+import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.limits.SendingLimits;
@@ -27,6 +28,11 @@ public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticato
      */
     SendingLimits limitsFor(RelayPrincipal principal) {
         return limiter.limitsFor(authenticator.lookup().peek(principal.key().keyHash()).orElse(principal.key()));
+    }
+
+    /** The sending limits of a key as it is now (from {@code KeyAuthenticator.recheck}). */
+    SendingLimits limitsFor(ApiKey current) {
+        return limiter.limitsFor(current);
     }
 
     /** The client's address as keyrelay judges it (the real client behind a trusted proxy), IPv4-mapped normalised. */

@@ -14,6 +14,7 @@ public enum SmtpReply {
     AUTH_UNAVAILABLE(454, "4.7.0 Temporary authentication failure"),
     AUTH_ENCRYPTION_REQUIRED(538, "5.7.11 Encryption required for requested authentication mechanism"),
     AUTH_REQUIRED(530, "5.7.0 Authentication required"),
+    CREDENTIALS_WITHDRAWN(421, "4.7.0 The API key is no longer valid for sending; closing connection"),
     AUTH_BAD_BASE64(501, "5.5.2 Invalid base64 data"),
     AUTH_BAD_PLAIN(501, "5.5.2 Invalid AUTH PLAIN response (expected authzid NUL authcid NUL password)"),
     AUTH_TOO_LONG(500, "5.5.6 Authentication exchange line is too long"),
