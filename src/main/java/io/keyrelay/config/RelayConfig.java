@@ -10,7 +10,7 @@ import java.util.List;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log) {
+        Log log, Limits limits, Audit audit) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -66,6 +66,15 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
             }
         }
     }
+
+    /**
+     * The default sending rates for keys without their own ({@code limits.*}); 0 means unlimited. The size and
+     * recipient defaults are {@link Smtp#maxMessageSize()} and {@link Smtp#maxRecipients()}.
+     */
+    public record Limits(long messagesPerMinute, long messagesPerDay) {}
+
+    /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
+    public record Audit(int queueSize) {}
 
     /** How relayed mail leaves. */
     public enum DownstreamTls { NONE, STARTTLS, IMPLICIT }

@@ -213,6 +213,7 @@ final class AuthCommand extends Commands.Base {
     private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, String username, InetAddress client)
             throws IOException {
         ctx.metrics().authDenied(reason);
+        ctx.audit().authFailed("smtp", reason.wireName(), key, printable(username), client);
         log.warn("AUTH refused: reason={} key_id={} short_key={} username=\"{}\" client={}", reason.wireName(),
                 key == null ? "-" : key.id(), key == null ? "-" : key.shortKey(), printable(username),
                 client.getHostAddress());
@@ -242,11 +243,19 @@ final class AuthCommand extends Commands.Base {
         return null;
     }
 
-    /** A username safe to put in a log line: printable ASCII, at most 64 characters. */
+    /** A run of hex digits long enough to be (part of) a key; subaccount numbers stay readable. */
+    private static final java.util.regex.Pattern KEY_LIKE = java.util.regex.Pattern.compile("[0-9a-fA-F]{16,}");
+
+    /**
+     * A username safe to put in a log line or the audit trail: printable ASCII, at most 64 characters, and never a
+     * key — a client that puts its key in the username field by mistake must not have it written down, so any run
+     * of 16 or more hex digits becomes {@code ****} (before truncating, so no part of a key survives either).
+     */
     static String printable(String s) {
+        String masked = KEY_LIKE.matcher(s).replaceAll("****");
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && b.length() < 64; i++) {
-            char ch = s.charAt(i);
+        for (int i = 0; i < masked.length() && b.length() < 64; i++) {
+            char ch = masked.charAt(i);
             b.append(ch >= 0x20 && ch < 0x7f && ch != '"' ? ch : '?');
         }
         return b.toString();

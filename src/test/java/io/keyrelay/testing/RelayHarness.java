@@ -14,6 +14,7 @@ import io.keyrelay.net.IpAllowlist;
 import io.keyrelay.tls.SelfSignedCertificate;
 import io.keyrelay.tls.TlsContexts;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -65,6 +66,7 @@ public final class RelayHarness implements AutoCloseable {
         private boolean greenMailDownstream = true;
         private int downstreamPort;
         private final Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        private Clock clock = Clock.systemUTC();
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -91,6 +93,12 @@ public final class RelayHarness implements AutoCloseable {
         public Builder downstreamPort(int port) {
             this.greenMailDownstream = false;
             this.downstreamPort = port;
+            return this;
+        }
+
+        /** The relay's clock (key expiry, message limits, audit times); a {@link MutableClock} lets a test move it. */
+        public Builder clock(Clock clock) {
+            this.clock = clock;
             return this;
         }
 
@@ -136,7 +144,7 @@ public final class RelayHarness implements AutoCloseable {
                 }
                 s.putAll(settings);
                 RelayConfig config = ConfigLoader.build(new ConfigLoader.Raw(s, List.of()));
-                rt = new RelayRuntime(config, db.dataDir().resolve("outbox"));
+                rt = new RelayRuntime(config, db.dataDir().resolve("outbox"), clock);
                 return new RelayHarness(db, gm, rt, cert, dir, config);
             } catch (RuntimeException e) {
                 if (rt != null) {
@@ -206,6 +214,17 @@ public final class RelayHarness implements AutoCloseable {
     /** A raw client connected from 127.0.0.1 to the STARTTLS port. */
     public RawSmtpClient connect() {
         return RawSmtpClient.connect("127.0.0.1", smtpPort(), "127.0.0.1");
+    }
+
+    /** Like {@link #authenticated(String)}, from the given local (loopback) address. */
+    public RawSmtpClient authenticatedFrom(String localAddress, String key) {
+        RawSmtpClient c = connectFrom(localAddress);
+        c.expect(220);
+        c.ehlo();
+        c.startTls(clientTls());
+        c.ehlo();
+        c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", key)).assertCode(235);
+        return c;
     }
 
     /** A raw client connected from the given local (loopback) address. */
