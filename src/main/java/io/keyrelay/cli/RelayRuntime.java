@@ -19,6 +19,7 @@ import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
+import io.keyrelay.smtp.AuthThrottle;
 import io.keyrelay.smtp.RelayMetrics;
 import io.keyrelay.smtp.SmtpContext;
 import io.keyrelay.smtp.SmtpListeners;
@@ -90,7 +91,8 @@ public final class RelayRuntime implements AutoCloseable {
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
             SSLContext tls = config.smtp().tls().enabled() ? serverTls(config.smtp().tls()) : null;
-            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, downstream, metrics, clock, draining),
+            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator,
+                    AuthThrottle.onSystemClock(config.authLimits()), downstream, metrics, clock, draining),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,

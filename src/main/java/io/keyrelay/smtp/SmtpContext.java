@@ -11,10 +11,10 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
- * downstream, the meters and the clock, plus the relay-wide "shutting down" flag.
+ * AUTH throttle, the downstream, the meters and the clock, plus the relay-wide "shutting down" flag.
  */
-public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, Downstream downstream,
-        RelayMetrics metrics, Clock clock, AtomicBoolean draining) {
+public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
+        Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining) {
 
     /** The client's address as keyrelay judges it (the real client behind a trusted proxy), IPv4-mapped normalised. */
     static InetAddress clientAddress(Session s) {
