@@ -181,6 +181,23 @@ public final class RelayRuntime implements AutoCloseable {
         return smtp.listening();
     }
 
+    /**
+     * The graceful shutdown (SIGTERM): stops accepting SMTP connections, answers {@code 421 4.3.2} to idle
+     * sessions, lets the mail transactions under way finish within {@code smtp.shutdown_grace}, then closes
+     * everything — the downstream pool after the sessions that use it. Returns true if every session finished
+     * within the grace.
+     */
+    public boolean drainAndClose() {
+        draining.set(true);
+        boolean clean;
+        try {
+            clean = smtp.drain(config.smtp().shutdownGrace());
+        } finally {
+            close();
+        }
+        return clean;
+    }
+
     @Override
     public void close() {
         draining.set(true);

@@ -33,8 +33,8 @@ public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticato
         };
     }
 
-    /** STARTTLS is offered when a certificate is configured and the session is not encrypted yet. */
+    /** STARTTLS is offered when a certificate is configured and the session is neither encrypted nor authenticated. */
     boolean startTlsOffered(Session s) {
-        return config.tls().enabled() && !s.isTLSStarted();
+        return config.tls().enabled() && !s.isTLSStarted() && !s.isAuthenticated();
     }
 }

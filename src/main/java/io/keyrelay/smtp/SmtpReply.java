@@ -23,6 +23,7 @@ public enum SmtpReply {
     TLS_SYNTAX(501, "5.5.4 Syntax: STARTTLS (no parameters)"),
     TLS_UNAVAILABLE(454, "4.7.0 TLS not available"),
     TLS_ACTIVE(503, "5.5.1 TLS already active"),
+    TLS_AFTER_AUTH(503, "5.5.1 STARTTLS is not allowed after AUTH"),
 
     PROXY_UNTRUSTED(554, "5.7.1 Connections to this port must come through a trusted proxy"),
     PROXY_HEADER_INVALID(421, "4.3.0 PROXY protocol header missing or invalid"),
