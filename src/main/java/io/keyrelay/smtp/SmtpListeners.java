@@ -1,6 +1,7 @@
 package io.keyrelay.smtp;
 
 import io.keyrelay.config.Durations;
+import io.keyrelay.config.RelayConfig;
 import io.keyrelay.tls.TlsContexts;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -19,7 +20,8 @@ import org.subethamail.smtp.server.SMTPServer;
 /**
  * The SMTP listeners: {@code smtp.port} (plain, with STARTTLS when a certificate is configured) and, when set,
  * {@code smtp.implicit_tls_port} (TLS from the first byte, RFC 8314). Each session runs on its own virtual thread;
- * TLS is 1.2 or 1.3 only, and nothing on the path does a reverse DNS lookup.
+ * TLS is 1.2 or 1.3 only, and nothing on the path does a reverse DNS lookup. With {@code smtp.proxy_protocol} on,
+ * both listeners expect a PROXY header from a trusted proxy first ({@link TrustedProxyHandler}).
  *
  * <p>{@link #drain} is the graceful shutdown: stop accepting, close idle sessions with {@code 421 4.3.2}, and wait
  * for the transactions under way; {@link #close} then stops everything, waiting a bounded time for sessions.
@@ -81,6 +83,10 @@ public final class SmtpListeners implements AutoCloseable {
                 .sessionIdFactory(() -> idPrefix + Long.toString(sessionIds.incrementAndGet(), 36).toUpperCase(java.util.Locale.ROOT))
                 .sessionHandler(new SessionTracker(ctx, sessions))
                 .serverThreadName("smtp-accept-" + port);
+        RelayConfig.Proxy proxy = ctx.config().proxy();
+        if (proxy.enabled()) {
+            b.proxyHandler(new TrustedProxyHandler(proxy, ctx.metrics(), implicitTls ? tls : null));
+        }
         if (tls != null && !implicitTls) {
             b.enableTLS(true).startTlsSocketFactory(socket -> {
                 InetSocketAddress peer = (InetSocketAddress) socket.getRemoteSocketAddress();
@@ -91,7 +97,9 @@ public final class SmtpListeners implements AutoCloseable {
                 return s;
             });
         }
-        boolean tlsSockets = implicitTls;
+        // Behind a proxy, the implicit-TLS listener accepts plain sockets: the PROXY header comes in clear before the
+        // client's TLS, and TrustedProxyHandler does the handshake after it.
+        boolean tlsSockets = implicitTls && !proxy.enabled();
         b.serverSocketFactory(() -> {
             ServerSocket socket;
             if (tlsSockets) {

@@ -71,8 +71,18 @@ public final class RawSmtpClient implements AutoCloseable {
 
     /** Wraps a connection that speaks TLS from the first byte (implicit TLS). */
     public static RawSmtpClient connectTls(String host, int port, SSLContext tls) {
+        return connectTls(host, port, tls, null);
+    }
+
+    /** Implicit TLS from the given local (loopback) address; null lets the system choose. */
+    public static RawSmtpClient connectTls(String host, int port, SSLContext tls, String localAddress) {
         try {
-            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(host, port);
+            Socket plain = new Socket();
+            if (localAddress != null) {
+                plain.bind(new InetSocketAddress(InetAddress.getByName(localAddress), 0));
+            }
+            plain.connect(new InetSocketAddress(host, port), 5000);
+            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
             s.setSoTimeout(20_000);
             s.startHandshake();
             return new RawSmtpClient(s);
