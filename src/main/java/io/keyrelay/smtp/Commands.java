@@ -14,9 +14,10 @@ import org.subethamail.smtp.server.Session;
  * <p>SubEthaSMTP 7.2 decides what EHLO advertises and whether AUTH is allowed once per server, not per client; it
  * drops MAIL FROM parameters (SIZE, BODY, SMTPUTF8) before the handler sees them; answers AUTH, RCPT and DATA with
  * fixed texts; and unstuffs dots only after a CRLF that it has seen. keyrelay replaces EHLO, AUTH, MAIL, RCPT, DATA
- * and BDAT through the server's public {@code CommandHandler.addCommand}; the session loop, STARTTLS, HELO, RSET,
- * NOOP, QUIT, VRFY, EXPN and HELP stay the library's. Every command, ours and the library's, is then wrapped in a
- * {@link DrainGuard} for the graceful shutdown. The {@code Command} interface lives in the library's
+ * and BDAT through the server's public {@code CommandHandler.addCommand}, and STARTTLS too ({@link StartTlsCommand}
+ * says why); the session loop, HELO, RSET, NOOP, QUIT, VRFY, EXPN and HELP stay the library's. Every command, ours
+ * and the library's, is then wrapped in a {@link DrainGuard} for the graceful shutdown. The {@code Command}
+ * interface lives in the library's
  * {@code internal} package: the library version is pinned, and {@code SmtpServerIT} exercises every replaced
  * command, so an upgrade that changes it fails the build.
  */
@@ -32,6 +33,7 @@ final class Commands {
         handler.addCommand(new RcptCommand(ctx));
         handler.addCommand(new DataCommand(ctx));
         handler.addCommand(new BdatCommand());
+        handler.addCommand(new StartTlsCommand(ctx));
         for (String verb : Set.copyOf(handler.getVerbs())) {
             handler.addCommand(new DrainGuard(handler.getCommand(verb), sessions, ctx));
         }

@@ -129,6 +129,11 @@ public final class RawSmtpClient implements AutoCloseable {
 
     public void startTls(SSLContext tls) {
         command("STARTTLS").assertCode(220);
+        handshake(tls);
+    }
+
+    /** Starts TLS on this connection now (after the server's 220 to STARTTLS, read by the caller). */
+    public void handshake(SSLContext tls) {
         try {
             SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(socket, "localhost", socket.getPort(), true);
             s.setUseClientMode(true);
@@ -223,6 +228,24 @@ public final class RawSmtpClient implements AutoCloseable {
             return false;
         } catch (IOException e) {
             return true; // reset counts as closed
+        }
+    }
+
+    /**
+     * True if the server closed the connection within the timeout, whatever it sent first (a TLS alert, say,
+     * which is not an SMTP reply).
+     */
+    public boolean closedByServerAfterAnyBytes() {
+        try {
+            socket.setSoTimeout(5000);
+            while (in.read() != -1) {
+                // discard
+            }
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
         }
     }
 
