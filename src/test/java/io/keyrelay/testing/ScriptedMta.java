@@ -34,6 +34,7 @@ public final class ScriptedMta implements AutoCloseable {
     private volatile String mailReply = "250 2.1.0 Ok";
     private volatile Function<byte[], String> dataReply = d -> "250 2.0.0 Ok: queued as SCRIPTED";
     private volatile boolean dropMidData;
+    private volatile boolean lenientEndOfData;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     public ScriptedMta() {
@@ -68,6 +69,16 @@ public final class ScriptedMta implements AutoCloseable {
     /** Close the connection after reading some DATA bytes, without replying. */
     public ScriptedMta dropMidData(boolean drop) {
         this.dropMidData = drop;
+        return this;
+    }
+
+    /**
+     * Behave like the MTAs the 2023 SMTP-smuggling research exploited: a line that is a lone dot ends the data
+     * whatever the line break around it — CR, LF or CRLF — so {@code <LF>.<LF>} inside a message would end it
+     * here and let what follows run as commands.
+     */
+    public ScriptedMta lenientEndOfData(boolean lenient) {
+        this.lenientEndOfData = lenient;
         return this;
     }
 
@@ -121,7 +132,7 @@ public final class ScriptedMta implements AutoCloseable {
                         in.readNBytes(10);
                         return;
                     }
-                    byte[] data = readData(in);
+                    byte[] data = lenientEndOfData ? readDataLeniently(in) : readData(in);
                     String r = dataReply.apply(data);
                     if (r.startsWith("2")) {
                         received.add(new Received(from, List.copyOf(to), data));
@@ -164,6 +175,33 @@ public final class ScriptedMta implements AutoCloseable {
                 b.write(l, start, l.length - start);
             }
             prev = c;
+        }
+        throw new IOException("EOF in DATA");
+    }
+
+    private static byte[] readDataLeniently(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        boolean lineStart = true;
+        int c;
+        while ((c = in.read()) != -1) {
+            if (lineStart && c == '.') {
+                in.mark(2);
+                int next = in.read();
+                if (next == '\r' || next == '\n') {
+                    if (next == '\r') {
+                        in.mark(1);
+                        if (in.read() != '\n') {
+                            in.reset();
+                        }
+                    }
+                    return b.toByteArray();
+                }
+                in.reset(); // a stuffed dot: dropped
+                lineStart = false;
+                continue;
+            }
+            b.write(c);
+            lineStart = c == '\r' || c == '\n';
         }
         throw new IOException("EOF in DATA");
     }
