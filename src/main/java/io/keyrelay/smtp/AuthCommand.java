@@ -264,15 +264,22 @@ final class AuthCommand extends Commands.Base {
         return null;
     }
 
-    /** A username safe to put in a log line: printable ASCII, at most 64 characters. */
+    /**
+     * A username safe to put in a log line: printable ASCII, at most 64 characters, and any run of 16 or more hex
+     * digits cut to its first four and {@code ****} — clients that swap username and password send the key as the
+     * username, and a key must never reach the log.
+     */
     static String printable(String s) {
+        String masked = HEX_RUN.matcher(s).replaceAll(m -> m.group().substring(0, 4) + "****");
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && b.length() < 64; i++) {
-            char ch = s.charAt(i);
+        for (int i = 0; i < masked.length() && b.length() < 64; i++) {
+            char ch = masked.charAt(i);
             b.append(ch >= 0x20 && ch < 0x7f && ch != '"' ? ch : '?');
         }
         return b.toString();
     }
+
+    private static final java.util.regex.Pattern HEX_RUN = java.util.regex.Pattern.compile("[0-9A-Fa-f]{16,}");
 
     /** The session's authentication state, as SubEthaSMTP keeps it: the identity is the principal. */
     record Authenticated(RelayPrincipal principal) implements AuthenticationHandler {

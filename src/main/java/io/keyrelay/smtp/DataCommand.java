@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import java.io.EOFException;
 import java.io.IOException;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
@@ -42,11 +43,18 @@ final class DataCommand extends Commands.Base {
         DataStream data = new DataStream(s.getRawInput(), ctx.config().maxMessageSize());
         String response;
         try {
-            response = tx.deliver(data);
-        } catch (DataStream.TooLargeException e) {
-            data.drain();
-            tx.tooLarge(data.count());
-            response = SmtpReply.MESSAGE_TOO_BIG.line();
+            try {
+                response = tx.deliver(data);
+            } catch (DataStream.TooLargeException e) {
+                data.drain();
+                tx.tooLarge(data.count());
+                response = SmtpReply.MESSAGE_TOO_BIG.line();
+            }
+        } catch (EOFException gone) {
+            // The client hung up before the end of the data: nothing was relayed (the downstream connection that
+            // carried the partial message is dropped), nobody is left to answer, and it is no error of ours.
+            s.quit();
+            return;
         }
         s.sendResponse(response);
         s.resetMailTransaction();

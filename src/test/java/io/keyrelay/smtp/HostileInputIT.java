@@ -184,6 +184,16 @@ class HostileInputIT {
         }
     }
 
+    /** A SubEthaSMTP 7.2.2 defect, pinned down: inside a UTF-8 sequence it takes the byte 0xFF for end of stream. */
+    @Test
+    void byteFFInsideAUtf8Sequence_is421_andTheConnectionCloses() {
+        try (RawSmtpClient c = plain()) {
+            c.write(new byte[] {'N', 'O', 'O', 'P', ' ', (byte) 0xC3, (byte) 0xFF, '\r', '\n'});
+            assertThat(c.read().assertCode(421).text()).startsWith("4.4.0 Problem attempting to execute commands");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
     @Test
     void emptyAndTinyLines_are500_andTheSessionLivesOn() {
         try (RawSmtpClient c = plain()) {
@@ -241,9 +251,17 @@ class HostileInputIT {
             }
             try (RawSmtpClient c = plain()) {
                 c.command("AUTH PLAIN " + RawSmtpClient.plain("nobody", key.secret())).assertCode(535);
+                // Username and password swapped, as misconfigured clients do: the key arrives as the username.
+                c.command("AUTH PLAIN " + RawSmtpClient.plain(key.secret(), "SMTP_Injection")).assertCode(535);
+                c.command("AUTH LOGIN " + RawSmtpClient.b64(key.secret())).assertCode(334);
+                c.command(RawSmtpClient.b64("SMTP_Injection")).assertCode(535);
+                c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection:" + key.secret(), key.secret()))
+                        .assertCode(535);
             }
             assertThat(log.all()).doesNotContain(key.secret()).doesNotContain(RawSmtpClient.b64(key.secret()))
-                    .doesNotContain(RawSmtpClient.plain("nobody", key.secret()));
+                    .doesNotContain(RawSmtpClient.plain("nobody", key.secret()))
+                    .doesNotContain(key.secret().substring(0, 16)).doesNotContain(key.secret().substring(24))
+                    .contains("username=\"" + key.secret().substring(0, 4) + "****\"");
         }
     }
 

@@ -31,6 +31,12 @@ public final class LogCapture implements AutoCloseable {
         return String.join("\n", messages());
     }
 
+    /** The lines logged at {@code level} or above, with their logger names. */
+    public List<String> atLeast(ch.qos.logback.classic.Level level) {
+        return appender.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(level))
+                .map(e -> e.getLevel() + " " + e.getLoggerName() + " - " + e.getFormattedMessage()).toList();
+    }
+
     @Override
     public void close() {
         logger.detachAppender(appender);
