@@ -35,6 +35,18 @@ public final class ScriptedMta implements AutoCloseable {
     private volatile Function<byte[], String> dataReply = d -> "250 2.0.0 Ok: queued as SCRIPTED";
     private volatile boolean dropMidData;
     private volatile boolean lenientEndOfData;
+    private volatile AfterData afterData = AfterData.REPLY;
+    private volatile boolean dropAtRcpt;
+
+    /** What the MTA does once it has read a whole message. */
+    public enum AfterData {
+        /** Answers with {@link #dataReply} (and keeps the message if that is a 2xx). */
+        REPLY,
+        /** Closes the connection without a reply and without keeping the message: a crash before the commit. */
+        CLOSE,
+        /** Keeps quiet, neither replying nor keeping the message, until the client goes away. */
+        SILENT
+    }
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     public ScriptedMta() {
@@ -82,6 +94,17 @@ public final class ScriptedMta implements AutoCloseable {
         return this;
     }
 
+    public ScriptedMta afterData(AfterData behaviour) {
+        this.afterData = behaviour;
+        return this;
+    }
+
+    /** Close the connection, without a reply, when a RCPT TO arrives. */
+    public ScriptedMta dropAtRcpt(boolean drop) {
+        this.dropAtRcpt = drop;
+        return this;
+    }
+
     public List<Received> received() {
         return received;
     }
@@ -120,6 +143,9 @@ public final class ScriptedMta implements AutoCloseable {
                     to.clear();
                     say(out, mailReply);
                 } else if (upper.startsWith("RCPT TO:")) {
+                    if (dropAtRcpt) {
+                        return;
+                    }
                     String addr = line.substring(8).replace("<", "").replace(">", "").strip();
                     String r = rcptReplies.getOrDefault(addr.toLowerCase(java.util.Locale.ROOT), "250 2.1.5 Ok");
                     if (r.startsWith("2")) {
@@ -133,6 +159,15 @@ public final class ScriptedMta implements AutoCloseable {
                         return;
                     }
                     byte[] data = lenientEndOfData ? readDataLeniently(in) : readData(in);
+                    if (afterData == AfterData.CLOSE) {
+                        return;
+                    }
+                    if (afterData == AfterData.SILENT) {
+                        while (in.read() != -1) {
+                            // wait for the client to give up
+                        }
+                        return;
+                    }
                     String r = dataReply.apply(data);
                     if (r.startsWith("2")) {
                         received.add(new Received(from, List.copyOf(to), data));
