@@ -290,7 +290,9 @@ public final class ConfigLoader {
     }
 
     private static String quote(String v) {
-        if (v.isEmpty() || !v.matches("[A-Za-z0-9_./:@+-]+") || v.matches("(?i)true|false|yes|no|null|~|on|off")) {
+        // A leading ':' (an IPv6 address such as ::1) is not a plain scalar to every YAML parser.
+        if (v.isEmpty() || !v.matches("[A-Za-z0-9_./:@+-]+") || v.startsWith(":")
+                || v.matches("(?i)true|false|yes|no|null|~|on|off")) {
             return "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
         }
         return v;
