@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -16,6 +17,12 @@ final class ConsoleViews {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")
             .withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter DATE = DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC);
+
+    private static final Map<KeyLimits.Limit, String> NAMES = Map.of(
+            KeyLimits.Limit.MESSAGES_PER_MINUTE, "Messages per minute",
+            KeyLimits.Limit.MESSAGES_PER_DAY, "Messages per day (UTC)",
+            KeyLimits.Limit.MAX_RECIPIENTS, "Recipients per message",
+            KeyLimits.Limit.MAX_MESSAGE_SIZE, "Largest message");
 
     private ConsoleViews() {}
 
@@ -39,7 +46,18 @@ final class ConsoleViews {
         m.put("status", status);
         m.put("active", status.equals("active"));
         m.put("revoked", k.isRevoked());
+        m.put("limits", limits(k));
         return m;
+    }
+
+    /** The four sending limits as {@code name}/{@code value} pairs; an unset one reads "Relay default". */
+    private static List<Map<String, String>> limits(ApiKey k) {
+        List<Map<String, String>> out = new ArrayList<>();
+        for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
+            Long v = l.get(k.limits());
+            out.add(Map.of("name", NAMES.get(l), "value", v == null ? "Relay default" : l.format(v)));
+        }
+        return out;
     }
 
     /**

@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.javalin.http.Context;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
@@ -18,26 +19,39 @@ import java.util.Set;
 
 /**
  * The console's key form as submitted: name, permissions, subaccount, allowed IPs (one per line, or separated by
- * commas or spaces) and an optional expiry date (midnight UTC). Kept as typed so a refused form is shown again
- * as it was; each error names the field as the form labels it.
+ * commas or spaces), an optional expiry date (midnight UTC) and the four sending limits (empty: the relay's
+ * default). Kept as typed so a refused form is shown again as it was; each error names the field as the form
+ * labels it.
  */
-record KeyForm(String label, List<String> grants, String subaccount, String validIps, String expires) {
+record KeyForm(String label, List<String> grants, String subaccount, String validIps, String expires,
+        String messagesPerMinute, String messagesPerDay, String maxRecipients, String maxMessageSize) {
     /** The form's labels for the service's field names, so an error reads "Allowed IPs: …". */
     private static final Map<String, String> LABELS = Map.of("label", "Name", "grants", "Permissions",
-            "valid_ips", "Allowed IPs", "subaccount_id", "Subaccount", "expires_at", "Expires");
+            "valid_ips", "Allowed IPs", "subaccount_id", "Subaccount", "expires_at", "Expires",
+            "messages_per_minute", "Messages per minute", "messages_per_day", "Messages per day",
+            "max_recipients", "Recipients per message", "max_message_size", "Largest message");
 
     static KeyForm from(Context ctx) {
         return new KeyForm(text(ctx.formParam("label")), List.copyOf(ctx.formParams("grants")),
-                text(ctx.formParam("subaccount")), text(ctx.formParam("valid_ips")), text(ctx.formParam("expires")));
+                text(ctx.formParam("subaccount")), text(ctx.formParam("valid_ips")), text(ctx.formParam("expires")),
+                text(ctx.formParam("messages_per_minute")), text(ctx.formParam("messages_per_day")),
+                text(ctx.formParam("max_recipients")), text(ctx.formParam("max_message_size")));
     }
 
     static KeyForm blank() {
-        return new KeyForm("", List.of(), "", "", "");
+        return new KeyForm("", List.of(), "", "", "", "", "", "", "");
     }
 
     static KeyForm of(ApiKey k, Map<String, Object> view) {
         return new KeyForm(k.label(), k.grantNames(), k.subaccountId() == null ? "" : k.subaccountId().toString(),
-                (String) view.get("validIpsText"), (String) view.get("expiresDate"));
+                (String) view.get("validIpsText"), (String) view.get("expiresDate"),
+                limitText(k, KeyLimits.Limit.MESSAGES_PER_MINUTE), limitText(k, KeyLimits.Limit.MESSAGES_PER_DAY),
+                limitText(k, KeyLimits.Limit.MAX_RECIPIENTS), limitText(k, KeyLimits.Limit.MAX_MESSAGE_SIZE));
+    }
+
+    private static String limitText(ApiKey k, KeyLimits.Limit l) {
+        Long v = l.get(k.limits());
+        return v == null ? "" : l.format(v);
     }
 
     /** The subaccount typed into the form, or null for none. */
@@ -57,13 +71,22 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
     }
 
     KeySpec toSpec(Long subaccountId) {
-        return new KeySpec(label, Grant.parseAll(grants), allowlist(), subaccountId, expiry());
+        return new KeySpec(label, Grant.parseAll(grants), allowlist(), subaccountId, expiry(), limits());
     }
 
     /** The changes against {@code current}; an unchanged expiry date leaves the exact expiry instant alone. */
     KeyUpdate toUpdate(ApiKey current, String currentExpiryDate) {
-        KeyUpdate u = KeyUpdate.none().withLabel(label).withGrants(Grant.parseAll(grants)).withValidIps(allowlist());
+        KeyUpdate u = KeyUpdate.none().withLabel(label).withGrants(Grant.parseAll(grants)).withValidIps(allowlist())
+                .withLimits(limits());
         return expires.equals(currentExpiryDate) ? u : u.withExpiresAt(expiry());
+    }
+
+    /** The four limits as typed: empty is the relay's default. */
+    private KeyLimits limits() {
+        return new KeyLimits(KeyLimits.Limit.MESSAGES_PER_MINUTE.parse(messagesPerMinute),
+                KeyLimits.Limit.MESSAGES_PER_DAY.parse(messagesPerDay),
+                KeyLimits.Limit.MAX_RECIPIENTS.parse(maxRecipients),
+                KeyLimits.Limit.MAX_MESSAGE_SIZE.parse(maxMessageSize));
     }
 
     Set<String> checkedGrants() {

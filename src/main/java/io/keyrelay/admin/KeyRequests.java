@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
@@ -16,7 +17,10 @@ import java.util.Set;
  * Turns the JSON bodies of {@code POST} and {@code PUT /api/v1/api-keys} into a {@link KeySpec} or
  * {@link KeyUpdate}. Fields: {@code label} (string), {@code grants} (array of grant names), {@code valid_ips}
  * (array of addresses and CIDR blocks; empty or null: any address), {@code subaccount_id} (create only) and
- * {@code expires_at} (ISO-8601 instant; null: never). {@code label} and {@code grants} are required on update
+ * {@code expires_at} (ISO-8601 instant; null: never) and {@code limits} (an object with any of
+ * {@code messages_per_minute}, {@code messages_per_day}, {@code max_recipients}, {@code max_message_size}: a whole
+ * number, or null for the relay's default; 0 = unlimited for the two rates; on update, a limit left out stays as it
+ * is). {@code label} and {@code grants} are required on update
  * too, as SparkPost requires them. Unknown fields are ignored, as SparkPost does. Each error names its field; the
  * rules that need no JSON knowledge (label length, grant names, allowlist syntax) stay in {@code KeyService} and
  * {@code IpAllowlist}, whose errors name the field too.
@@ -31,8 +35,17 @@ final class KeyRequests {
         Set<Grant> grants = requiredGrants(body);
         IpAllowlist ips = validIps(body);
         JsonNode expires = body.get("expires_at");
+        KeyLimits limits = KeyLimits.DEFAULTS;
+        JsonNode l = limits(body);
+        if (l != null) {
+            for (KeyLimits.Limit limit : KeyLimits.Limit.values()) {
+                if (l.has(limit.wireName())) {
+                    limits = limit.with(limits, limitValue(l, limit));
+                }
+            }
+        }
         return new KeySpec(label, grants, ips == null ? IpAllowlist.ANY : ips, subaccount(body),
-                expires == null ? null : instant(expires));
+                expires == null ? null : instant(expires), limits);
     }
 
     static KeyUpdate update(JsonNode body) {
@@ -45,7 +58,40 @@ final class KeyRequests {
         if (body.has("expires_at")) {
             u = u.withExpiresAt(instant(body.get("expires_at")));
         }
+        JsonNode l = limits(body);
+        if (l != null) {
+            for (KeyLimits.Limit limit : KeyLimits.Limit.values()) {
+                if (l.has(limit.wireName())) {
+                    u = u.withLimit(limit, limitValue(l, limit));
+                }
+            }
+        }
         return u;
+    }
+
+    /** The {@code limits} object, or null when absent or null. */
+    private static JsonNode limits(JsonNode body) {
+        JsonNode v = body.get("limits");
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw ApiError.INVALID_DATA.with("limits: must be an object such as {\"messages_per_minute\": 100}");
+        }
+        return v;
+    }
+
+    /** One limit's value: a whole number in range, or null for the relay's default. */
+    private static Long limitValue(JsonNode limits, KeyLimits.Limit limit) {
+        JsonNode v = limits.get(limit.wireName());
+        if (v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw ApiError.INVALID_DATA.with(limit.wireName() + ": must be a whole number"
+                    + (limit.isRate() ? " (0 = unlimited)" : "") + ", or null for the relay's default");
+        }
+        return limit.validate(v.asLong());
     }
 
     private static void requireObject(JsonNode body) {

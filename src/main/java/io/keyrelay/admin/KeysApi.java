@@ -82,7 +82,7 @@ final class KeysApi {
         KeyScope scope = KeyScope.of(caller, asked.subaccountId() != null ? asked.subaccountId() : header);
         caller.requireCanHandOut(asked.grants(), Set.of());
         KeySpec spec = new KeySpec(asked.label(), asked.grants(), asked.validIps(), scope.subaccountForNewKeys(),
-                asked.expiresAt());
+                asked.expiresAt(), asked.limits());
         CreatedKey created = keys.create(spec, caller.actor());
         ctx.json(Map.of("results", KeyViews.created(created, clock.instant())));
     }

@@ -7,6 +7,7 @@ import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
@@ -19,11 +20,13 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,6 +57,18 @@ final class KeysCommand {
         }
 
         abstract void run(Stores stores);
+
+        /**
+         * Who the audit trail names for this command: the operating system user who ran it (the one behind
+         * {@code sudo} when there is one).
+         */
+        Actor actor() {
+            String user = env().get("SUDO_USER");
+            if (user == null || user.isBlank()) {
+                user = env().get("USER");
+            }
+            return Actor.cli(user == null || user.isBlank() ? System.getProperty("user.name") : user);
+        }
 
         void printJson(Object o) {
             try {
@@ -87,6 +102,9 @@ final class KeysCommand {
                         + " or a duration from now (30d, 12h).")
         String expires;
 
+        @Mixin
+        LimitOptions limits;
+
         @Option(names = "--json", description = "Print one JSON object instead of text.")
         boolean json;
 
@@ -94,13 +112,13 @@ final class KeysCommand {
         void run(Stores stores) {
             Instant now = stores.keyService.clock().instant();
             KeySpec spec = new KeySpec(label, Grant.parseAll(grants), allowlist(allowedIps), subaccount,
-                    expires == null ? null : parseExpiry(expires, now));
-            CreatedKey created = stores.keyService.create(spec, Actor.CLI);
+                    expires == null ? null : parseExpiry(expires, now), limits.toLimits());
+            CreatedKey created = stores.keyService.create(spec, actor());
             if (json) {
                 Map<String, Object> all = KeyViews.created(created, now);
                 Map<String, Object> m = new java.util.LinkedHashMap<>();
                 for (String k : List.of("id", "key", "short_key", "label", "grants", "valid_ips", "subaccount_id",
-                        "expires_at")) {
+                        "expires_at", "limits")) {
                     m.put(k, all.get(k));
                 }
                 printJson(m);
@@ -118,6 +136,7 @@ final class KeysCommand {
             o.println("  allowed IPs: " + (k.validIps().allowsAny() ? "any" : String.join(", ", k.validIps().asStrings())));
             o.println("  subaccount:  " + (k.subaccountId() == null ? "none (primary account)" : k.subaccountId()));
             o.println("  expires:     " + (k.expiresAt() == null ? "never" : k.expiresAt()));
+            o.println("  limits:      " + limitsText(k.limits()));
             if (k.has(Grant.SMTP_INJECT)) {
                 o.println();
                 o.println("Send mail with SMTP AUTH: username SMTP_Injection, password = the key.");
@@ -148,13 +167,15 @@ final class KeysCommand {
             }
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"ID", "SHORT", "LABEL", "GRANTS", "ALLOWED IPS", "SUBACCOUNT", "CREATED", "LAST USED",
-                "EXPIRES", "STATUS"});
+                "LAST IP", "EXPIRES", "LIMITS", "STATUS"});
             for (ApiKey k : keys) {
                 rows.add(new String[] {k.id(), k.shortKey(), k.label(), String.join(",", k.grantNames()),
                     k.validIps().allowsAny() ? "any" : String.join(",", k.validIps().asStrings()),
                     k.subaccountId() == null ? "-" : k.subaccountId().toString(), day(k.createdAt()),
                     k.lastUsedAt() == null ? "never" : k.lastUsedAt().toString(),
-                    k.expiresAt() == null ? "never" : k.expiresAt().toString(), k.status(now)});
+                    k.lastUsedIp() == null ? "-" : k.lastUsedIp(),
+                    k.expiresAt() == null ? "never" : k.expiresAt().toString(),
+                    k.limits().allDefault() ? "default" : k.limits().describe().replace(' ', ','), k.status(now)});
             }
             Table.print(out(), rows);
         }
@@ -181,11 +202,13 @@ final class KeysCommand {
                 printJson(view);
                 return;
             }
-            view.forEach((name, value) -> out().printf("%-14s %s%n", name + ":", value instanceof List<?> l
-                    ? String.join(", ", l.stream().map(String::valueOf).toList()) : value == null ? "-" : value));
-            if (k.lastUsedIp() != null) {
-                out().printf("%-14s %s%n", "last_used_ip:", k.lastUsedIp());
-            }
+            view.forEach((name, value) -> {
+                if (!name.equals("limits")) {
+                    out().printf("%-14s %s%n", name + ":", value instanceof List<?> l
+                            ? String.join(", ", l.stream().map(String::valueOf).toList()) : value == null ? "-" : value);
+                }
+            });
+            out().printf("%-14s %s%n", "limits:", limitsText(k.limits()));
         }
     }
 
@@ -225,6 +248,9 @@ final class KeysCommand {
             boolean never;
         }
 
+        @Mixin
+        LimitOptions limits;
+
         @Option(names = "--json", description = "Print the updated key as JSON.")
         boolean json;
 
@@ -244,11 +270,12 @@ final class KeysCommand {
             if (expiry != null) {
                 u = u.withExpiresAt(expiry.never ? null : parseExpiry(expiry.expires, now));
             }
+            u = limits.applyTo(u);
             if (u.isEmpty()) {
                 throw new KeyValidationException("update", "nothing to change: give --label, --grant, --allowed-ip,"
-                        + " --clear-allowed-ips, --expires or --no-expiry");
+                        + " --clear-allowed-ips, --expires, --no-expiry or a limit (--messages-per-minute …)");
             }
-            ApiKey k = stores.keyService.update(id, u, Actor.CLI);
+            ApiKey k = stores.keyService.update(id, u, actor());
             if (json) {
                 printJson(KeyViews.view(k, now));
             } else {
@@ -266,10 +293,68 @@ final class KeysCommand {
 
         @Override
         void run(Stores stores) {
-            ApiKey k = stores.keyService.revoke(id, Actor.CLI);
+            ApiKey k = stores.keyService.revoke(id, actor());
             out().println("Revoked API key " + k.id() + " (" + k.shortKey() + ", \"" + k.label() + "\") at "
                     + k.revokedAt() + ".");
         }
+    }
+
+    /**
+     * The per-key limit flags of {@code create} and {@code update}. Each takes a number (a size such as
+     * {@code 10MiB} for the message size), {@code unlimited} (0) for the two rates, or {@code default} for the
+     * relay's configured default; a flag left out leaves that limit as it is.
+     */
+    static final class LimitOptions {
+        @Option(names = "--messages-per-minute", paramLabel = "N",
+                description = "Messages per minute (a burst of N, then one every 60/N s); unlimited; or default"
+                        + " (limits.messages_per_minute).")
+        String messagesPerMinute;
+
+        @Option(names = "--messages-per-day", paramLabel = "N",
+                description = "Messages per UTC day; unlimited; or default (limits.messages_per_day).")
+        String messagesPerDay;
+
+        @Option(names = "--max-recipients", paramLabel = "N",
+                description = "Recipients per message; or default (smtp.max_recipients).")
+        String maxRecipients;
+
+        @Option(names = "--max-message-size", paramLabel = "SIZE",
+                description = "Largest message, e.g. 10MiB (never above smtp.max_message_size); or default.")
+        String maxMessageSize;
+
+        private String text(KeyLimits.Limit l) {
+            return switch (l) {
+                case MESSAGES_PER_MINUTE -> messagesPerMinute;
+                case MESSAGES_PER_DAY -> messagesPerDay;
+                case MAX_RECIPIENTS -> maxRecipients;
+                case MAX_MESSAGE_SIZE -> maxMessageSize;
+            };
+        }
+
+        KeyLimits toLimits() {
+            KeyLimits out = KeyLimits.DEFAULTS;
+            for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
+                if (text(l) != null) {
+                    out = l.with(out, l.parse(text(l)));
+                }
+            }
+            return out;
+        }
+
+        KeyUpdate applyTo(KeyUpdate u) {
+            for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
+                if (text(l) != null) {
+                    u = u.withLimit(l, l.parse(text(l)));
+                }
+            }
+            return u;
+        }
+    }
+
+    /** {@code messages_per_minute=100, others default}, or {@code relay defaults}. */
+    static String limitsText(KeyLimits l) {
+        return l.allDefault() ? "relay defaults" : l.describe() + (Arrays.stream(KeyLimits.Limit.values())
+                .allMatch(x -> x.get(l) != null) ? "" : " (others: relay defaults)");
     }
 
     static IpAllowlist allowlist(List<String> entries) {

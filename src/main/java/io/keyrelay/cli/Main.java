@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "An SMTP relay that authenticates applications with API keys.",
-        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, DbCommand.class, ConfigCommand.class,
+        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, AuditCommand.class, DbCommand.class,
+                ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     static final int EXIT_RUNTIME = 1;

@@ -8,6 +8,7 @@ import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyChangePoller;
@@ -16,6 +17,7 @@ import io.keyrelay.keys.KeyHasher;
 import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
+import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -59,6 +61,9 @@ public final class RelayRuntime implements AutoCloseable {
     private final KeyService keyService;
     private final KeyLookup keyLookup;
     private final KeyAuthenticator authenticator;
+    private final UsageRecorder usage;
+    private final AuditQueue audit;
+    private final MessageLimiter limiter;
     private final PrometheusMeterRegistry registry;
     private final RelayMetrics metrics;
     private final Downstream downstream;
@@ -71,8 +76,15 @@ public final class RelayRuntime implements AutoCloseable {
      * null otherwise.
      */
     public RelayRuntime(RelayConfig config, Path captureFolder) {
+        this(config, captureFolder, Clock.systemUTC());
+    }
+
+    /**
+     * Starts the relay with the given clock for everything it decides about time (key expiry, message limits,
+     * audit timestamps): tests move it instead of sleeping.
+     */
+    public RelayRuntime(RelayConfig config, Path captureFolder, Clock clock) {
         this.config = config;
-        Clock clock = Clock.systemUTC();
         try {
             database = push(Database.open(config.db(), config.dataDir()));
             database.check();
@@ -86,17 +98,21 @@ public final class RelayRuntime implements AutoCloseable {
             KeyChangePoller poller = push(new KeyChangePoller(keyStore, keyLookup::invalidate));
             keyService.onChangeNotice(poller::seen);
             poller.start(CHANGE_POLL);
-            UsageRecorder usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
+            usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
+            audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
+            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             metrics = new RelayMetrics(registry);
+            metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator,
-                    AuthThrottle.onSystemClock(config.authLimits()), downstream, metrics, clock, draining),
+                    new AuthThrottle(config.authLimits(), clock, Thread::sleep), downstream, metrics, clock, draining, limiter,
+                    audit),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (serverTls != null) {
@@ -152,6 +168,19 @@ public final class RelayRuntime implements AutoCloseable {
 
     public KeyAuthenticator authenticator() {
         return authenticator;
+    }
+
+    /** Last-use times waiting to be written (tests flush it instead of waiting a minute). */
+    public UsageRecorder usageRecorder() {
+        return usage;
+    }
+
+    public AuditQueue audit() {
+        return audit;
+    }
+
+    public MessageLimiter limiter() {
+        return limiter;
     }
 
     public JdbcKeyStore keyStore() {

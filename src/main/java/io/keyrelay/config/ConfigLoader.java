@@ -233,7 +233,10 @@ public final class ConfigLoader {
         var admin = new RelayConfig.Admin(v.address(Setting.ADMIN_LISTEN), v.port(Setting.ADMIN_PORT, true),
                 v.positiveDuration(Setting.ADMIN_SESSION_TIMEOUT), adminTls ? tls : null);
         var log = new RelayConfig.Log(v.choice(Setting.LOG_FORMAT, RelayConfig.LogFormat.class));
-        return new RelayConfig(dataDir, db, keys, smtp, authLimits, downstream, cache, admin, log);
+        var limits = new RelayConfig.Limits(v.intIn(Setting.LIMITS_MESSAGES_PER_MINUTE, 0, 1_000_000_000),
+                v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000));
+        var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
     }
 
     private static String localHostName() {

@@ -11,8 +11,8 @@ import java.util.Locale;
  * The whole configuration, read once at start by {@link ConfigLoader} and immutable afterwards. Each record
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
-public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, AuthLimits authLimits, Downstream downstream,
-        Cache cache, Admin admin, Log log) {
+public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
+        Log log, Limits limits, AuthLimits authLimits, Audit audit) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -106,11 +106,20 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, AuthLimits 
     }
 
     /**
-     * Throttling of failed SMTP AUTHs per client address (per /64 for IPv6): {@code failures} within
-     * {@code window} get the address refused for {@code ban}; every failure is answered after {@code delay}
+     * The default sending rates for keys without their own ({@code limits.*}); 0 means unlimited. The size and
+     * recipient defaults are {@link Smtp#maxMessageSize()} and {@link Smtp#maxRecipients()}.
+     */
+    public record Limits(long messagesPerMinute, long messagesPerDay) {}
+
+    /**
+     * Throttling of failed SMTP AUTHs per client address (per /64 for IPv6, {@code limits.auth_*}): {@code failures}
+     * within {@code window} get the address refused for {@code ban}; every failure is answered after {@code delay}
      * (zero: at once); at most {@code trackedAddresses} addresses are remembered.
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
+
+    /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
+    public record Audit(int queueSize) {}
 
     /** How relayed mail leaves. */
     public enum DownstreamTls { NONE, STARTTLS, IMPLICIT }

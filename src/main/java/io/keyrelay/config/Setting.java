@@ -38,8 +38,10 @@ public enum Setting {
     SMTP_AUTH_USERNAMES("smtp.auth.usernames", "SMTP_Injection", false,
             "Accepted AUTH usernames (comma-separated in the environment). The password is the API key."),
     SMTP_MAX_MESSAGE_SIZE("smtp.max_message_size", "50MiB", false,
-            "Largest message accepted (advertised as SIZE). Units: B, KB/KiB, MB/MiB, GB/GiB (all binary)."),
-    SMTP_MAX_RECIPIENTS("smtp.max_recipients", "100", false, "Most recipients per message."),
+            "Largest message accepted (advertised as SIZE); a key's own max_message_size can only lower it."
+                    + " Units: B, KB/KiB, MB/MiB, GB/GiB (all binary)."),
+    SMTP_MAX_RECIPIENTS("smtp.max_recipients", "100", false,
+            "Most recipients per message, for keys without their own max_recipients."),
     SMTP_MAX_CONNECTIONS("smtp.max_connections", "2000", false, "Most concurrent SMTP sessions; more get 421."),
     SMTP_IDLE_TIMEOUT("smtp.idle_timeout", "5m", false, "A session waiting this long for a client's next line is closed."),
     SMTP_PROXY_PROTOCOL("smtp.proxy_protocol", "off", false,
@@ -60,8 +62,18 @@ public enum Setting {
     LIMITS_AUTH_DELAY("limits.auth_delay", "1s", false,
             "Delay before a failed AUTH is answered (0 turns it off). It holds no thread."),
     LIMITS_AUTH_TRACKED_ADDRESSES("limits.auth_tracked_addresses", "100000", false,
-            "Most client addresses whose failed AUTHs are remembered at once (about 200 bytes each); the least"
+            "Most client addresses whose failed AUTHs are remembered at once (about 250 bytes each); the least"
                     + " active are forgotten first."),
+    LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
+            "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
+                    + " messages_per_minute. 0: unlimited. Counted per relay node."),
+    LIMITS_MESSAGES_PER_DAY("limits.messages_per_day", "0", false,
+            "Messages a key may send per UTC day, for keys without their own messages_per_day. 0: unlimited."
+                    + " Counted per relay node."),
+
+    AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
+            "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
+                    + " keyrelay_audit_events_dropped_total and reported in the log."),
 
     DOWNSTREAM_HOST("downstream.host", "", false,
             "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),

@@ -1,12 +1,23 @@
 package io.keyrelay.keys;
 
 /**
- * Who made a change, as recorded in the audit trail: {@code cli}, {@code system}, or {@code key:<id>} for a
- * change made through the API or console with an admin key.
+ * Who made a change, as recorded in the audit trail: {@code cli:<user>} (the command line, with the operating
+ * system user who ran it), {@code system}, or {@code key:<id> (<short key>)} for a change made through the API or
+ * console with an admin key.
  */
 public record Actor(String name) {
     public static final Actor CLI = new Actor("cli");
     public static final Actor SYSTEM = new Actor("system");
+
+    /** The command line run by {@code osUser} (null or blank: unknown). */
+    public static Actor cli(String osUser) {
+        if (osUser == null || osUser.isBlank()) {
+            return CLI;
+        }
+        StringBuilder b = new StringBuilder("cli:");
+        osUser.strip().chars().limit(64).forEach(c -> b.append(c > 0x20 && c < 0x7f ? (char) c : '?'));
+        return new Actor(b.toString());
+    }
 
     public static Actor key(ApiKey key) {
         return new Actor("key:" + key.id() + " (" + key.shortKey() + ")");

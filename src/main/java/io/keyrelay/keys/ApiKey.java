@@ -10,7 +10,8 @@ import java.util.Set;
  *
  * <p>{@code keyHash} is the hex SHA-256 (or HMAC-SHA-256) of the secret; it is an internal lookup handle and is
  * never shown by any admin surface. Nullable fields: {@code subaccountId}, {@code lastUsedAt},
- * {@code lastUsedIp}, {@code expiresAt}, {@code revokedAt}.
+ * {@code lastUsedIp}, {@code expiresAt}, {@code revokedAt}. {@code limits} are the key's own sending limits
+ * ({@link KeyLimits#DEFAULTS} when it has none).
  */
 public record ApiKey(
         String id,
@@ -25,7 +26,8 @@ public record ApiKey(
         Instant lastUsedAt,
         String lastUsedIp,
         Instant expiresAt,
-        Instant revokedAt) {
+        Instant revokedAt,
+        KeyLimits limits) {
 
     public ApiKey {
         Objects.requireNonNull(id, "id");
@@ -36,6 +38,15 @@ public record ApiKey(
         Objects.requireNonNull(validIps, "validIps");
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(updatedAt, "updatedAt");
+        limits = Objects.requireNonNullElse(limits, KeyLimits.DEFAULTS);
+    }
+
+    /** A key with the relay's default limits. */
+    public ApiKey(String id, String label, String shortKey, String keyHash, Set<Grant> grants, IpAllowlist validIps,
+            Long subaccountId, Instant createdAt, Instant updatedAt, Instant lastUsedAt, String lastUsedIp,
+            Instant expiresAt, Instant revokedAt) {
+        this(id, label, shortKey, keyHash, grants, validIps, subaccountId, createdAt, updatedAt, lastUsedAt, lastUsedIp,
+                expiresAt, revokedAt, KeyLimits.DEFAULTS);
     }
 
     public boolean has(Grant grant) {
@@ -67,6 +78,7 @@ public record ApiKey(
     public String toString() {
         // keyHash left out on purpose: listings and logs never need it.
         return "ApiKey[id=" + id + ", label=" + label + ", shortKey=" + shortKey + ", grants=" + grantNames()
-                + ", validIps=" + validIps.asStrings() + ", subaccountId=" + subaccountId + "]";
+                + ", validIps=" + validIps.asStrings() + ", subaccountId=" + subaccountId
+                + (limits.allDefault() ? "" : ", limits=" + limits.describe()) + "]";
     }
 }

@@ -25,7 +25,8 @@ import javax.sql.DataSource;
  */
 public final class JdbcKeyStore implements KeyStore {
     private static final String COLUMNS = "id, label, short_key, key_hash, grants, valid_ips, subaccount_id,"
-            + " created_at, updated_at, last_used_at, last_used_ip, expires_at, revoked_at";
+            + " created_at, updated_at, last_used_at, last_used_ip, expires_at, revoked_at,"
+            + " messages_per_minute, messages_per_day, max_recipients, max_message_size";
 
     private final DataSource dataSource;
 
@@ -37,7 +38,7 @@ public final class JdbcKeyStore implements KeyStore {
     public long insert(ApiKey k, AuditEvent event) {
         return inTransaction("insert key", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, k.id());
                 ps.setString(2, k.label());
                 ps.setString(3, k.shortKey());
@@ -51,6 +52,7 @@ public final class JdbcKeyStore implements KeyStore {
                 ps.setString(11, k.lastUsedIp());
                 setInstant(ps, 12, k.expiresAt());
                 setInstant(ps, 13, k.revokedAt());
+                setLimits(ps, 14, k.limits());
                 ps.executeUpdate();
             }
             long change = noteChange(c, k.keyHash());
@@ -63,14 +65,16 @@ public final class JdbcKeyStore implements KeyStore {
     public long update(ApiKey k, AuditEvent event) {
         return inTransaction("update key", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET label = ?, grants = ?, valid_ips = ?,"
-                    + " expires_at = ?, revoked_at = ?, updated_at = ? WHERE id = ?")) {
+                    + " expires_at = ?, revoked_at = ?, updated_at = ?, messages_per_minute = ?, messages_per_day = ?,"
+                    + " max_recipients = ?, max_message_size = ? WHERE id = ?")) {
                 ps.setString(1, k.label());
                 ps.setString(2, joinGrants(k.grants()));
                 ps.setString(3, String.join(",", k.validIps().asStrings()));
                 setInstant(ps, 4, k.expiresAt());
                 setInstant(ps, 5, k.revokedAt());
                 setInstant(ps, 6, k.updatedAt());
-                ps.setString(7, k.id());
+                setLimits(ps, 7, k.limits());
+                ps.setString(11, k.id());
                 if (ps.executeUpdate() != 1) {
                     throw new KeyNotFoundException(k.id());
                 }
@@ -128,19 +132,31 @@ public final class JdbcKeyStore implements KeyStore {
     }
 
     @Override
-    public void appendAudit(AuditEvent event) {
-        inTransaction("append audit event", c -> {
-            insertAudit(c, event);
+    public void appendAudit(Collection<AuditEvent> events) {
+        if (events.isEmpty()) {
+            return;
+        }
+        inTransaction("append audit events", c -> {
+            try (PreparedStatement ps = c.prepareStatement(INSERT_AUDIT)) {
+                for (AuditEvent e : events) {
+                    bindAudit(ps, e);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
             return null;
         });
     }
 
     @Override
-    public List<AuditEvent> audit(String keyId, Instant since, int limit) {
+    public List<AuditEvent> audit(String keyId, String action, Instant since, int limit) {
         StringBuilder sql = new StringBuilder("SELECT id, occurred_at, actor, action, key_id, short_key,"
                 + " client_address, detail FROM audit_events WHERE 1 = 1");
         if (keyId != null) {
             sql.append(" AND key_id = ?");
+        }
+        if (action != null) {
+            sql.append(" AND action = ?");
         }
         if (since != null) {
             sql.append(" AND occurred_at >= ?");
@@ -151,6 +167,9 @@ public final class JdbcKeyStore implements KeyStore {
             int i = 1;
             if (keyId != null) {
                 ps.setString(i++, keyId);
+            }
+            if (action != null) {
+                ps.setString(i++, action);
             }
             if (since != null) {
                 setInstant(ps, i, since);
@@ -227,21 +246,27 @@ public final class JdbcKeyStore implements KeyStore {
         }
     }
 
+    private static final String INSERT_AUDIT = "INSERT INTO audit_events (occurred_at, actor, action, key_id,"
+            + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
     private static void insertAudit(Connection c, AuditEvent e) throws SQLException {
         if (e == null) {
             return;
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (occurred_at, actor, action, key_id,"
-                + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-            setInstant(ps, 1, e.at());
-            ps.setString(2, e.actor());
-            ps.setString(3, e.action());
-            ps.setString(4, e.keyId());
-            ps.setString(5, e.shortKey());
-            ps.setString(6, e.clientAddress());
-            ps.setString(7, e.detail() == null ? null : truncate(e.detail(), 4000));
+        try (PreparedStatement ps = c.prepareStatement(INSERT_AUDIT)) {
+            bindAudit(ps, e);
             ps.executeUpdate();
         }
+    }
+
+    private static void bindAudit(PreparedStatement ps, AuditEvent e) throws SQLException {
+        setInstant(ps, 1, e.at());
+        ps.setString(2, truncate(e.actor(), 200));
+        ps.setString(3, e.action());
+        ps.setString(4, e.keyId());
+        ps.setString(5, e.shortKey());
+        ps.setString(6, e.clientAddress() == null ? null : truncate(e.clientAddress(), 64));
+        ps.setString(7, e.detail() == null ? null : truncate(e.detail(), 4000));
     }
 
     private static String truncate(String s, int max) {
@@ -306,7 +331,21 @@ public final class JdbcKeyStore implements KeyStore {
                 instant(rs, 10),
                 rs.getString(11),
                 instant(rs, 12),
-                instant(rs, 13));
+                instant(rs, 13),
+                new KeyLimits(nullableLong(rs, 14), nullableLong(rs, 15), nullableLong(rs, 16), nullableLong(rs, 17)));
+    }
+
+    /** The four limits into four consecutive parameters, from {@code first}. */
+    private static void setLimits(PreparedStatement ps, int first, KeyLimits l) throws SQLException {
+        int i = first;
+        for (KeyLimits.Limit limit : KeyLimits.Limit.values()) {
+            setLong(ps, i++, limit.get(l));
+        }
+    }
+
+    private static Long nullableLong(ResultSet rs, int col) throws SQLException {
+        long v = rs.getLong(col);
+        return rs.wasNull() ? null : v;
     }
 
     private static Set<Grant> parseGrants(String s) {

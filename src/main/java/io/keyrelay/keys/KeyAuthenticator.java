@@ -59,6 +59,26 @@ public final class KeyAuthenticator {
         return new AuthDecision.Accepted(key);
     }
 
+    /**
+     * Checks again, at the start of each message, a key that authenticated a session earlier: revoking it, letting
+     * it expire, taking away the grant or the client's address take effect in open sessions too. Reads the cache
+     * (the store only if the key was just changed and dropped from it); if the store cannot be asked, the session's
+     * own copy stands, as a cached key would. Records no use.
+     */
+    public AuthDecision recheck(ApiKey sessionKey, InetAddress client, Grant required) {
+        KeyLookup.Result r = lookup.find(sessionKey.keyHash());
+        ApiKey current = switch (r) {
+            case KeyLookup.Result.Found f -> f.key();
+            case KeyLookup.Result.Missing m -> null;
+            case KeyLookup.Result.Unavailable u -> sessionKey;
+        };
+        if (current == null) {
+            return new AuthDecision.Denied(AuthDecision.Reason.UNKNOWN, sessionKey);
+        }
+        AuthDecision.Reason reason = check(current, client, required, clock.instant());
+        return reason == null ? new AuthDecision.Accepted(current) : new AuthDecision.Denied(reason, current);
+    }
+
     /** The first rule the key breaks, or null. */
     static AuthDecision.Reason check(ApiKey key, InetAddress client, Grant required, Instant now) {
         if (key.isRevoked()) {

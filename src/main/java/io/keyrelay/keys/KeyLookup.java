@@ -59,6 +59,20 @@ public final class KeyLookup {
         }
     }
 
+    /**
+     * The cached copy of a key, without waiting for the store: for callers on the message path that already hold
+     * an older copy and only want the freshest one that costs nothing. When the key is not cached (a change just
+     * dropped it), it is loaded in the background for next time and this answers empty.
+     */
+    public Optional<ApiKey> peek(String keyHash) {
+        Optional<ApiKey> key = cache.getIfPresent(keyHash);
+        if (key == null) {
+            cache.refresh(keyHash); // asynchronous, on the refresh executor; concurrent calls share one load
+            return Optional.empty();
+        }
+        return key;
+    }
+
     /** Drops a key from the cache so its next use reads the store. */
     public void invalidate(String keyHash) {
         cache.invalidate(keyHash);

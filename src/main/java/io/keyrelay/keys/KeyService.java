@@ -60,7 +60,8 @@ public final class KeyService {
         for (int attempt = 0; ; attempt++) {
             String secret = generator.newKey();
             ApiKey key = new ApiKey(generator.newId(), label, KeyGenerator.shortKeyOf(secret), hasher.hash(secret),
-                    spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null);
+                    spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null,
+                    spec.limits());
             long notice;
             try {
                 notice = store.insert(key, event(now, actor, AuditEvent.KEY_CREATED, key, describe(key)));
@@ -70,9 +71,9 @@ public final class KeyService {
                 }
                 throw e;
             }
-            log.info("API key created: id={} short_key={} label=\"{}\" grants={} valid_ips={} subaccount={} by {}",
+            log.info("API key created: id={} short_key={} label=\"{}\" grants={} valid_ips={} subaccount={}{} by {}",
                     key.id(), key.shortKey(), key.label(), key.grantNames(), key.validIps().asStrings(),
-                    key.subaccountId(), actor);
+                    key.subaccountId(), key.limits().allDefault() ? "" : " limits: " + key.limits().describe(), actor);
             fire(key.keyHash(), notice);
             return new CreatedKey(key, secret);
         }
@@ -112,8 +113,9 @@ public final class KeyService {
         if (update.expiresAt().isPresent() && expires != null && !expires.isAfter(now)) {
             throw new KeyValidationException("expires_at", "expires_at " + expires + " is not in the future");
         }
+        KeyLimits limits = update.applyLimits(old.limits());
         ApiKey updated = new ApiKey(old.id(), label, old.shortKey(), old.keyHash(), grants, ips, old.subaccountId(),
-                old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null);
+                old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null, limits);
         String diff = diff(old, updated);
         if (diff.isEmpty()) {
             return old;
@@ -132,7 +134,8 @@ public final class KeyService {
         }
         Instant now = clock.instant();
         ApiKey revoked = new ApiKey(old.id(), old.label(), old.shortKey(), old.keyHash(), old.grants(), old.validIps(),
-                old.subaccountId(), old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), old.expiresAt(), now);
+                old.subaccountId(), old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), old.expiresAt(), now,
+                old.limits());
         long notice = store.update(revoked, event(now, actor, AuditEvent.KEY_REVOKED, revoked, null));
         log.info("API key revoked: id={} short_key={} by {}", revoked.id(), revoked.shortKey(), actor);
         fire(revoked.keyHash(), notice);
@@ -140,7 +143,12 @@ public final class KeyService {
     }
 
     public List<AuditEvent> audit(String keyId, Instant since, int limit) {
-        return store.audit(keyId, since, limit);
+        return store.audit(keyId, null, since, limit);
+    }
+
+    /** The audit trail, newest first; every filter may be null (see {@link KeyStore#audit(String, String, Instant, int)}). */
+    public List<AuditEvent> audit(String keyId, String action, Instant since, int limit) {
+        return store.audit(keyId, action, since, limit);
     }
 
     public Clock clock() {
@@ -194,7 +202,12 @@ public final class KeyService {
     private static String describe(ApiKey k) {
         return "label=\"" + k.label() + "\" grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
                 + (k.subaccountId() == null ? "" : " subaccount_id=" + k.subaccountId())
-                + (k.expiresAt() == null ? "" : " expires_at=" + k.expiresAt());
+                + (k.expiresAt() == null ? "" : " expires_at=" + k.expiresAt())
+                + (k.limits().allDefault() ? "" : " " + k.limits().describe());
+    }
+
+    private static String limitText(KeyLimits.Limit l, Long v) {
+        return v == null ? "default" : l.format(v);
     }
 
     private static String diff(ApiKey a, ApiKey b) {
@@ -210,6 +223,13 @@ public final class KeyService {
         }
         if (!Objects.equals(a.expiresAt(), b.expiresAt())) {
             parts.add("expires_at: " + a.expiresAt() + " -> " + b.expiresAt());
+        }
+        for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
+            Long from = l.get(a.limits());
+            Long to = l.get(b.limits());
+            if (!Objects.equals(from, to)) {
+                parts.add(l.wireName() + ": " + limitText(l, from) + " -> " + limitText(l, to));
+            }
         }
         return String.join("; ", parts);
     }

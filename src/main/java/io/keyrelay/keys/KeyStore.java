@@ -31,9 +31,18 @@ public interface KeyStore {
     /** Records when and from where keys were last used; batched, off the hot path. */
     void recordUsage(Collection<Usage> usages);
 
-    void appendAudit(AuditEvent event);
+    /** Appends events that belong to no key change (failed AUTHs), in one transaction. */
+    void appendAudit(Collection<AuditEvent> events);
 
-    List<AuditEvent> audit(String keyId, Instant since, int limit);
+    /**
+     * The newest audit events first, at most {@code limit}; each filter may be null: {@code keyId} (one key's
+     * events), {@code action} (e.g. {@link AuditEvent#AUTH_FAILED}), {@code since} (at or after).
+     */
+    List<AuditEvent> audit(String keyId, String action, Instant since, int limit);
+
+    default List<AuditEvent> audit(String keyId, Instant since, int limit) {
+        return audit(keyId, null, since, limit);
+    }
 
     /**
      * Hashes of keys changed since {@code since} (database time) and the database's current time, which the

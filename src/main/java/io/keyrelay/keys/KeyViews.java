@@ -22,9 +22,37 @@ public final class KeyViews {
         m.put("created_at", str(k.createdAt()));
         m.put("updated_at", str(k.updatedAt()));
         m.put("last_used_at", str(k.lastUsedAt()));
+        m.put("last_used_ip", k.lastUsedIp());
         m.put("expires_at", str(k.expiresAt()));
         m.put("revoked_at", str(k.revokedAt()));
         m.put("status", k.status(now));
+        m.put("limits", limits(k.limits()));
+        return m;
+    }
+
+    /**
+     * The key's own limits as {@code {"messages_per_minute":…, "messages_per_day":…, "max_recipients":…,
+     * "max_message_size":…}}: a number, or null for the relay's default (0 = unlimited for the two rates).
+     */
+    public static Map<String, Object> limits(KeyLimits l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (KeyLimits.Limit limit : KeyLimits.Limit.values()) {
+            m.put(limit.wireName(), limit.get(l));
+        }
+        return m;
+    }
+
+    /** One audit event as {@code keyrelay audit list --json} shows it. */
+    public static Map<String, Object> audit(AuditEvent e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", e.id());
+        m.put("at", str(e.at()));
+        m.put("action", e.action());
+        m.put("actor", e.actor());
+        m.put("key_id", e.keyId());
+        m.put("short_key", e.shortKey());
+        m.put("client_address", e.clientAddress());
+        m.put("detail", e.detail());
         return m;
     }
 

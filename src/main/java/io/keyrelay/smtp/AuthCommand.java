@@ -225,6 +225,7 @@ final class AuthCommand extends Commands.Base {
     private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, String username, InetAddress client)
             throws IOException, DropConnectionException {
         ctx.metrics().authDenied(reason);
+        ctx.audit().authFailed("smtp", reason.wireName(), key, printable(username), client);
         log.warn("AUTH refused: reason={} key_id={} short_key={} username=\"{}\" client={}", reason.wireName(),
                 key == null ? "-" : key.id(), key == null ? "-" : key.shortKey(), printable(username),
                 client.getHostAddress());
@@ -264,13 +265,16 @@ final class AuthCommand extends Commands.Base {
         return null;
     }
 
+    /** A run of hex digits long enough to be (part of) a key; subaccount numbers stay readable. */
+    private static final java.util.regex.Pattern KEY_LIKE = java.util.regex.Pattern.compile("[0-9a-fA-F]{16,}");
+
     /**
-     * A username safe to put in a log line: printable ASCII, at most 64 characters, and any run of 16 or more hex
-     * digits cut to its first four and {@code ****} — clients that swap username and password send the key as the
-     * username, and a key must never reach the log.
+     * A username safe to put in a log line or the audit trail: printable ASCII, at most 64 characters, and never a
+     * key — a client that puts its key in the username field by mistake must not have it written down, so any run
+     * of 16 or more hex digits becomes {@code ****} (before truncating, so no part of a key survives either).
      */
     static String printable(String s) {
-        String masked = HEX_RUN.matcher(s).replaceAll(m -> m.group().substring(0, 4) + "****");
+        String masked = KEY_LIKE.matcher(s).replaceAll("****");
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < masked.length() && b.length() < 64; i++) {
             char ch = masked.charAt(i);
@@ -279,7 +283,6 @@ final class AuthCommand extends Commands.Base {
         return b.toString();
     }
 
-    private static final java.util.regex.Pattern HEX_RUN = java.util.regex.Pattern.compile("[0-9A-Fa-f]{16,}");
 
     /** The session's authentication state, as SubEthaSMTP keeps it: the identity is the principal. */
     record Authenticated(RelayPrincipal principal) implements AuthenticationHandler {

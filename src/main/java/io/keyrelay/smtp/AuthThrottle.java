@@ -42,6 +42,11 @@ public final class AuthThrottle {
     private final long windowMillis;
     private final long banMillis;
 
+    /**
+     * A throttle on {@code clock} whose delay is {@code pause}: {@code Thread::sleep} in the relay. SMTP sessions run
+     * on virtual threads, where a sleep unmounts the thread from its carrier, so a thousand delayed failures hold no
+     * platform thread.
+     */
     public AuthThrottle(RelayConfig.AuthLimits limits, Clock clock, Pause pause) {
         this.limits = limits;
         this.clock = clock;
@@ -55,15 +60,6 @@ public final class AuthThrottle {
                 .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
                 .executor(Runnable::run) // evictions are cheap; doing them inline keeps the bound exact
                 .build();
-    }
-
-    /**
-     * A throttle on the system clock whose delay sleeps the calling thread. SMTP sessions run on virtual threads,
-     * where {@link Thread#sleep} unmounts the thread from its carrier: a thousand delayed failures hold no platform
-     * thread.
-     */
-    public static AuthThrottle onSystemClock(RelayConfig.AuthLimits limits) {
-        return new AuthThrottle(limits, Clock.systemUTC(), Thread::sleep);
     }
 
     /** Until when the address is refused, if it is. */

@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.keys.KeyLimits;
 import java.io.EOFException;
 import java.io.IOException;
 import org.subethamail.smtp.DropConnectionException;
@@ -8,8 +9,8 @@ import org.subethamail.smtp.server.Session;
 /**
  * DATA: streams the message to the downstream and answers with its final reply.
  *
- * <p>A message over {@code smtp.max_message_size} is read to its end and then refused with 552 (not by dropping the
- * connection: a sender retries a 421 forever), and the session carries on. Whatever the outcome, the transaction
+ * <p>A message over its key's size limit ({@code smtp.max_message_size} or lower) is read to its end and then
+ * refused with 552 (not by dropping the connection: a sender retries a 421 forever), and the session carries on. Whatever the outcome, the transaction
  * is over afterwards (RFC 5321 section 4.1.1.4), so the client can start the next one without RSET.
  */
 final class DataCommand extends Commands.Base {
@@ -40,7 +41,7 @@ final class DataCommand extends Commands.Base {
             return;
         }
         reply(s, SmtpReply.START_DATA);
-        DataStream data = new DataStream(s.getRawInput(), ctx.config().maxMessageSize());
+        DataStream data = new DataStream(s.getRawInput(), tx.limits().maxMessageSize());
         String response;
         try {
             try {
@@ -48,6 +49,7 @@ final class DataCommand extends Commands.Base {
             } catch (DataStream.TooLargeException e) {
                 data.drain();
                 tx.tooLarge(data.count());
+                ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
                 response = SmtpReply.MESSAGE_TOO_BIG.line();
             }
         } catch (EOFException gone) {

@@ -6,6 +6,7 @@ import org.subethamail.smtp.server.Session;
 /**
  * EHLO (RFC 5321 section 4.1.1.1), advertising per session: STARTTLS until TLS is on, and AUTH only where it may
  * be used — after STARTTLS, or before it when {@code smtp.auth.plaintext} allows this client (RFC 4954 section 4).
+ * SIZE is the server's limit before AUTH and the key's own (never more) after it.
  */
 final class EhloCommand extends Commands.Base {
     private final SmtpContext ctx;
@@ -27,7 +28,9 @@ final class EhloCommand extends Commands.Base {
         StringBuilder r = new StringBuilder(160);
         r.append("250-").append(ctx.config().hostname()).append("\r\n");
         r.append("250-PIPELINING\r\n");
-        r.append("250-SIZE ").append(ctx.config().maxMessageSize()).append("\r\n");
+        long size = s.isAuthenticated() ? ctx.limitsFor(AuthCommand.principalOf(s)).maxMessageSize()
+                : ctx.config().maxMessageSize();
+        r.append("250-SIZE ").append(size).append("\r\n");
         r.append("250-8BITMIME\r\n");
         r.append("250-SMTPUTF8\r\n");
         if (ctx.startTlsOffered(s)) {

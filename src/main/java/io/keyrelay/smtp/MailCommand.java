@@ -1,17 +1,32 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.limits.Admission;
+import io.keyrelay.limits.Reservation;
+import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.MailParams;
+import io.keyrelay.keys.AuthDecision;
+import io.keyrelay.keys.Grant;
 import java.io.IOException;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.RejectException;
 import org.subethamail.smtp.server.Session;
 
 /**
  * MAIL FROM: needs a successful AUTH (530), checks the path and the {@code SIZE}, {@code BODY} and {@code SMTPUTF8}
- * parameters (RFC 1870, 6152, 6531), and opens the transaction at the downstream, whose refusal is passed back.
+ * parameters (RFC 1870, 6152, 6531), counts the message against its key's rates (451 4.7.1 when one is reached:
+ * a temporary refusal, so the client retries), and opens the transaction at the downstream, whose refusal is
+ * passed back.
+ *
+ * <p>The message is counted here rather than at the end of DATA so that concurrent sessions of one key cannot all
+ * pass the check before any of them is counted, and so that a refused client costs no downstream connection. The
+ * transaction gives the count back when it ends without the downstream accepting the message.
  */
 final class MailCommand extends Commands.Base {
+    private static final Logger log = LoggerFactory.getLogger(MailCommand.class);
     private final SmtpContext ctx;
 
     MailCommand(SmtpContext ctx) {
@@ -74,13 +89,29 @@ final class MailCommand extends Commands.Base {
             reply(s, SmtpReply.SMTPUTF8_REQUIRED);
             return;
         }
-        if (size > ctx.config().maxMessageSize()) {
+        RelayPrincipal principal = AuthCommand.principalOf(s);
+        // The key may have been revoked, expired or narrowed since this session authenticated.
+        AuthDecision now = ctx.authenticator().recheck(principal.key(), SmtpContext.clientAddress(s), Grant.SMTP_INJECT);
+        if (now instanceof AuthDecision.Denied d) {
+            log.warn("session no longer authorized: reason={} key_id={} short_key={} client={}", d.reason().wireName(),
+                    principal.key().id(), principal.key().shortKey(), SmtpContext.clientAddress(s).getHostAddress());
+            throw SmtpReply.CREDENTIALS_WITHDRAWN.drop();
+        }
+        SendingLimits limits = ctx.limitsFor(((AuthDecision.Accepted) now).key());
+        if (size > limits.maxMessageSize()) {
+            ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
             reply(s, SmtpReply.MESSAGE_TOO_BIG);
+            return;
+        }
+        Admission admission = ctx.limiter().admit(principal.key().id(), limits);
+        if (admission instanceof Admission.Refusal r) {
+            refuse(s, principal, r);
             return;
         }
         s.setDeclaredMessageSize((int) Math.min(size, Integer.MAX_VALUE));
         s.startMailTransaction();
         RelayTransaction tx = (RelayTransaction) s.getMessageHandler();
+        tx.admitted(limits, (Reservation) admission);
         try {
             tx.begin(path.address(), new MailParams(size, body, utf8));
         } catch (RejectException e) {
@@ -89,5 +120,15 @@ final class MailCommand extends Commands.Base {
             return;
         }
         reply(s, SmtpReply.SENDER_OK);
+    }
+
+    private void refuse(Session s, RelayPrincipal principal, Admission.Refusal r) throws IOException {
+        ctx.metrics().limitReached(r.limit());
+        log.info("MAIL refused: key_id={} short_key={} client={} limit={} ({})", principal.key().id(),
+                principal.key().shortKey(), SmtpContext.clientAddress(s).getHostAddress(), r.limit().wireName(),
+                r.value());
+        SmtpReply reply = r.limit() == KeyLimits.Limit.MESSAGES_PER_DAY ? SmtpReply.DAILY_QUOTA_REACHED
+                : SmtpReply.RATE_LIMITED;
+        s.sendResponse(reply.line(r.value()));
     }
 }

@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.keys.KeyLimits;
 import java.io.IOException;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.RejectException;
@@ -7,7 +8,8 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * RCPT TO: relayed to the downstream at once, so the client hears the downstream's own answer for each recipient.
- * {@code smtp.max_recipients} accepted recipients are allowed per message (452 after that, RFC 5321 section 4.5.3.1.10).
+ * The key's {@code max_recipients} (by default {@code smtp.max_recipients}) accepted recipients are allowed per
+ * message (452 after that, RFC 5321 section 4.5.3.1.10).
  */
 final class RcptCommand extends Commands.Base {
     private final SmtpContext ctx;
@@ -45,7 +47,8 @@ final class RcptCommand extends Commands.Base {
             reply(s, SmtpReply.SMTPUTF8_REQUIRED);
             return;
         }
-        if (tx.acceptedRecipients() >= ctx.config().maxRecipients()) {
+        if (tx.acceptedRecipients() >= tx.limits().maxRecipients()) {
+            ctx.metrics().limitReached(KeyLimits.Limit.MAX_RECIPIENTS);
             reply(s, SmtpReply.TOO_MANY_RECIPIENTS);
             return;
         }

@@ -1,7 +1,10 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.AuthDecision;
+import io.keyrelay.keys.KeyLimits;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -25,6 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * keyrelay_relayed_bytes_total                       content bytes accepted by the downstream
  * keyrelay_relay_duration_seconds                    DATA start to final reply (histogram)
  * keyrelay_downstream_errors_total{kind}             kind: connect|tls|auth|io|timeout|pool|protocol
+ * keyrelay_limit_refusals_total{limit}               limit: messages_per_minute|messages_per_day|max_recipients|
+ *                                                           max_message_size
+ * keyrelay_audit_events_dropped_total                failed-AUTH audit events dropped by a full queue
+ * keyrelay_audit_queue_depth                         audit events waiting to be written (gauge)
  * </pre>
  */
 public final class RelayMetrics {
@@ -39,6 +46,7 @@ public final class RelayMetrics {
     private final Map<AuthDecision.Reason, Counter> authDenied = new EnumMap<>(AuthDecision.Reason.class);
     private final Map<String, Counter> messages = new ConcurrentHashMap<>();
     private final Map<String, Counter> downstreamErrors = new ConcurrentHashMap<>();
+    private final Map<KeyLimits.Limit, Counter> limitRefusals = new EnumMap<>(KeyLimits.Limit.class);
     private final Counter relayedBytes;
     private final Timer relayDuration;
 
@@ -66,6 +74,11 @@ public final class RelayMetrics {
         for (String k : new String[] {"connect", "tls", "auth", "io", "timeout", "pool", "protocol"}) {
             downstreamErrors.put(k, Counter.builder("keyrelay.downstream.errors").tag("kind", k)
                     .description("Failures talking to the downstream MTA").register(registry));
+        }
+        for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
+            limitRefusals.put(l, Counter.builder("keyrelay.limit.refusals").tag("limit", l.wireName())
+                    .description("Commands refused because a sending limit (the key's or the relay's) was reached")
+                    .register(registry));
         }
         relayedBytes = Counter.builder("keyrelay.relayed.bytes").baseUnit("bytes")
                 .description("Message bytes accepted by the downstream").register(registry);
@@ -132,6 +145,18 @@ public final class RelayMetrics {
         if (c != null) {
             c.increment();
         }
+    }
+
+    void limitReached(KeyLimits.Limit limit) {
+        limitRefusals.get(limit).increment();
+    }
+
+    /** Exposes the audit queue's drops and depth. */
+    public void watch(AuditQueue audit) {
+        FunctionCounter.builder("keyrelay.audit.events.dropped", audit, AuditQueue::dropped)
+                .description("Failed-AUTH audit events dropped because the audit queue was full").register(registry);
+        Gauge.builder("keyrelay.audit.queue.depth", audit, AuditQueue::depth)
+                .description("Audit events waiting to be written to the key store").register(registry);
     }
 
     public int activeSessions() {

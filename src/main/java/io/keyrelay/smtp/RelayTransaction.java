@@ -1,5 +1,7 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.limits.Reservation;
+import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.DownstreamException;
 import io.keyrelay.relay.MailParams;
@@ -19,7 +21,8 @@ import org.subethamail.smtp.server.Session;
 /**
  * One mail transaction, mirrored step by step at the downstream: MAIL opens it there, each RCPT is relayed and
  * answered with the downstream's reply, and DATA streams the message through and answers with the downstream's
- * final reply. Nothing is acknowledged that the downstream did not accept. Ends with one log line.
+ * final reply. Nothing is acknowledged that the downstream did not accept. Ends with one log line, and gives the
+ * message's count back to its key's rates unless the downstream accepted it.
  */
 final class RelayTransaction implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(RelayTransaction.class);
@@ -39,6 +42,8 @@ final class RelayTransaction implements MessageHandler {
     private String result = "aborted";
     private String downstreamReply = "-";
     private long size;
+    private SendingLimits limits;
+    private Reservation reservation;
 
     RelayTransaction(SmtpContext ctx, Session session, String id) {
         this.ctx = ctx;
@@ -62,6 +67,20 @@ final class RelayTransaction implements MessageHandler {
             result = "failed";
             throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
         }
+    }
+
+    /** Set by MAIL FROM once the message is counted: the limits it runs under and what to give back if it fails. */
+    void admitted(SendingLimits limits, Reservation reservation) {
+        this.limits = limits;
+        this.reservation = reservation;
+    }
+
+    /** The key's limits for this message. */
+    SendingLimits limits() {
+        if (limits == null) {
+            limits = ctx.limitsFor(principal); // only on the library's own MAIL path, which keyrelay replaces
+        }
+        return limits;
     }
 
     boolean smtpUtf8() {
@@ -188,6 +207,9 @@ final class RelayTransaction implements MessageHandler {
 
     @Override
     public void done() {
+        if (reservation != null && !result.equals("delivered")) {
+            reservation.release(); // refused, failed, too large or abandoned: it does not use the key's quota
+        }
         if (down != null) {
             if (!finished) {
                 down.abort();

@@ -1,7 +1,11 @@
 package io.keyrelay.smtp;
 
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.keys.AuditQueue;
+import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
+import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.net.IpLiteral;
 import io.keyrelay.relay.Downstream;
 import java.net.InetAddress;
@@ -11,10 +15,26 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
- * AUTH throttle, the downstream, the meters and the clock, plus the relay-wide "shutting down" flag.
+ * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
+ * limiter, and the audit trail's queue for failed AUTHs.
  */
 public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
-        Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining) {
+        Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
+        AuditQueue audit) {
+
+    /**
+     * The sending limits for this session's key now: from the cached copy of the key (so a change of limits
+     * reaches sessions that are already open), else from the copy taken at AUTH while the cache reloads the key in
+     * the background. Never waits for the store.
+     */
+    SendingLimits limitsFor(RelayPrincipal principal) {
+        return limiter.limitsFor(authenticator.lookup().peek(principal.key().keyHash()).orElse(principal.key()));
+    }
+
+    /** The sending limits of a key as it is now (from {@code KeyAuthenticator.recheck}). */
+    SendingLimits limitsFor(ApiKey current) {
+        return limiter.limitsFor(current);
+    }
 
     /** The client's address as keyrelay judges it (the real client behind a trusted proxy), IPv4-mapped normalised. */
     static InetAddress clientAddress(Session s) {

@@ -14,6 +14,7 @@ public enum SmtpReply {
     AUTH_UNAVAILABLE(454, "4.7.0 Temporary authentication failure"),
     AUTH_ENCRYPTION_REQUIRED(538, "5.7.11 Encryption required for requested authentication mechanism"),
     AUTH_REQUIRED(530, "5.7.0 Authentication required"),
+    CREDENTIALS_WITHDRAWN(421, "4.7.0 The API key is no longer valid for sending; closing connection"),
     AUTH_BAD_BASE64(501, "5.5.2 Invalid base64 data"),
     AUTH_BAD_PLAIN(501, "5.5.2 Invalid AUTH PLAIN response (expected authzid NUL authcid NUL password)"),
     AUTH_TOO_LONG(500, "5.5.6 Authentication exchange line is too long"),
@@ -40,6 +41,10 @@ public enum SmtpReply {
     NEED_RCPT(503, "5.5.1 Need RCPT command"),
     START_DATA(354, "End data with <CR><LF>.<CR><LF>"),
     MESSAGE_TOO_BIG(552, "5.3.4 Message size exceeds fixed maximum message size"),
+    /** Templates: {@code %d} is the key's limit. Sent at MAIL FROM; the client retries later (RFC 5321 4.2.5). */
+    RATE_LIMITED(451, "4.7.1 Rate limit reached: this API key may send %d messages per minute; try again shortly"),
+    DAILY_QUOTA_REACHED(451, "4.7.1 Daily quota reached: this API key may send %d messages per UTC day;"
+            + " try again after 00:00 UTC"),
     BDAT_UNSUPPORTED(502, "5.5.1 BDAT is not supported here; use DATA"),
 
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
@@ -65,6 +70,11 @@ public enum SmtpReply {
     /** The reply line without CRLF, as sent. */
     public String line() {
         return code + " " + text;
+    }
+
+    /** The reply line of a template reply ({@link #RATE_LIMITED}, {@link #DAILY_QUOTA_REACHED}) with its number. */
+    public String line(long value) {
+        return code + " " + text.formatted(value);
     }
 
     /** This reply as a rejection SubEthaSMTP sends for us (no stack trace is captured). */

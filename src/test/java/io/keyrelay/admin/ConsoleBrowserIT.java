@@ -34,8 +34,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The console end to end, as an operator uses it: a real headless Chromium signs in, creates a key with two
- * permissions and an allowed IP, reads the key shown once, sends a message through the running relay with it,
- * sees only its first four characters afterwards, revokes it, and SMTP AUTH with it then fails. The relay, its
+ * permissions, an allowed IP and a sending limit, reads the key shown once, sends a message through the running
+ * relay with it (the limit refuses a second one), sees only its first four characters afterwards, revokes it, and
+ * SMTP AUTH with it then fails. The relay, its
  * key store, GreenMail downstream and the admin server all run for real on free ports.
  */
 class ConsoleBrowserIT {
@@ -108,6 +109,7 @@ class ConsoleBrowserIT {
         byId("grant-smtp-inject").click();
         byId("grant-metrics-view").click();
         byId("valid_ips").sendKeys("127.0.0.1");
+        byId("messages_per_minute").sendKeys("1");
         screenshot("console-create-key.png");
         byId("create").click();
 
@@ -121,11 +123,12 @@ class ConsoleBrowserIT {
                 "navigator.clipboard.readText().then(arguments[0], e => arguments[0]('error: ' + e));");
         assertThat(clipboard).isEqualTo(secret);
 
-        // Send a message through the relay with it.
+        // Send a message through the relay with it; its limit of one a minute refuses a second.
         String content = "From: a@example.com\r\nTo: b@example.net\r\nSubject: console test\r\n\r\nHello.\r\n";
         try (RawSmtpClient c = relay.authenticated(secret)) {
             c.send("a@example.com", List.of("b@example.net"), content.getBytes(StandardCharsets.US_ASCII))
                     .assertCode(250);
+            assertThat(c.command("MAIL FROM:<a@example.com>").assertCode(451).text()).contains("1 messages per minute");
             c.command("QUIT");
         }
         assertThat(relay.greenMail().waitForIncomingEmail(10_000, 1)).isTrue();
@@ -150,8 +153,13 @@ class ConsoleBrowserIT {
         assertThat(byId("create-key").isDisplayed()).isTrue();
         browser.manage().window().setSize(new Dimension(1400, 1000));
 
-        // Revoke it, confirming the dialog.
+        // Its page shows the limit it was given, and the others at the relay's default.
         row.findElement(By.cssSelector("td.name a")).click();
+        assertThat(byId("key-limits").getText()).contains("Messages per minute: 1",
+                "Messages per day (UTC): Relay default");
+        assertThat(byId("messages_per_minute").getAttribute("value")).isEqualTo("1");
+
+        // Revoke it, confirming the dialog.
         byId("revoke").click();
         wait.until(ExpectedConditions.alertIsPresent()).accept();
         wait.until(ExpectedConditions.textToBe(By.id("key-status"), "revoked"));
@@ -179,6 +187,7 @@ class ConsoleBrowserIT {
         assertThat(value(metrics, "keyrelay_auth_attempts_total{reason=\"revoked\",result=\"denied\"}"))
                 .isEqualTo(1);
         assertThat(value(metrics, "keyrelay_relayed_bytes_total")).isPositive();
+        assertThat(value(metrics, "keyrelay_limit_refusals_total{limit=\"messages_per_minute\"}")).isEqualTo(1);
         assertThat(value(metrics, "keyrelay_relay_duration_seconds_count")).isEqualTo(1);
         assertThat(value(metrics, "keyrelay_admin_auth_total{reason=\"none\",result=\"accepted\",surface=\"console\"}"))
                 .isEqualTo(1);

@@ -8,6 +8,7 @@ import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.testing.LogCapture;
 import io.keyrelay.testing.TestDatabases.Kind;
 import java.net.http.HttpResponse;
@@ -82,9 +83,12 @@ class ConsoleIT {
             c.signIn(admin.secret());
             assertThat(c.get("/console/api-keys/new").body()).contains("Select all", "id=\"grant-smtp-inject\"");
 
+            assertThat(c.get("/console/api-keys/new").body()).contains("id=\"messages_per_minute\"",
+                    "id=\"max_message_size\"");
             HttpResponse<String> created = c.submit("/console/api-keys", List.of("label", "newsletter",
                     "grants", "smtp/inject", "grants", "metrics/view", "subaccount", "", "valid_ips",
-                    "127.0.0.1\n2001:db8::/32", "expires", "2099-12-31"));
+                    "127.0.0.1\n2001:db8::/32", "expires", "2099-12-31", "messages_per_day", "5000",
+                    "max_recipients", "10"));
             assertThat(created.statusCode()).isEqualTo(200);
             assertThat(created.headers().firstValue("Cache-Control")).hasValue("no-store");
             Matcher m = NEW_KEY.matcher(created.body());
@@ -96,6 +100,7 @@ class ConsoleIT {
             assertThat(stored.grants()).containsExactlyInAnyOrder(Grant.SMTP_INJECT, Grant.METRICS_VIEW);
             assertThat(stored.validIps().asStrings()).containsExactly("127.0.0.1", "2001:db8::/32");
             assertThat(stored.expiresAt()).hasToString("2099-12-31T00:00:00Z");
+            assertThat(stored.limits()).isEqualTo(new KeyLimits(null, 5000L, 10L, null));
             assertThat(stored.shortKey()).isEqualTo(secret.substring(0, 4));
             assertThat(f.keys.audit(stored.id(), null, 5)).singleElement().extracting(AuditEvent::actor)
                     .isEqualTo(Actor.key(admin.key()).name());
@@ -250,13 +255,30 @@ class ConsoleIT {
             c.get(path);
 
             HttpResponse<String> saved = c.submit(path, List.of("label", "app renamed", "grants", "smtp/inject",
-                    "grants", "metrics/view", "valid_ips", "203.0.113.0/24", "expires", ""));
+                    "grants", "metrics/view", "valid_ips", "203.0.113.0/24", "expires", "",
+                    "messages_per_minute", "120", "messages_per_day", "unlimited", "max_recipients", "",
+                    "max_message_size", "5MiB"));
             assertThat(location(saved)).hasValue(path + "?saved");
             ApiKey k = f.keys.get(app.key().id());
             assertThat(k.label()).isEqualTo("app renamed");
             assertThat(k.grants()).containsExactlyInAnyOrder(Grant.SMTP_INJECT, Grant.METRICS_VIEW);
             assertThat(k.validIps().asStrings()).containsExactly("203.0.113.0/24");
-            assertThat(c.get(path + "?saved").body()).contains("Changes saved.", "203.0.113.0/24");
+            assertThat(k.limits()).isEqualTo(new KeyLimits(120L, 0L, null, 5L << 20));
+            assertThat(c.get(path + "?saved").body()).contains("Changes saved.", "203.0.113.0/24",
+                    "Messages per minute: 120", "Messages per day (UTC): unlimited",
+                    "Recipients per message: Relay default", "Largest message: 5MiB", "value=\"5MiB\"");
+            assertThat(f.keys.audit(k.id(), null, 1).get(0).detail()).contains("messages_per_minute: default -> 120",
+                    "max_message_size: default -> 5MiB");
+
+            // Emptying a field puts that limit back to the relay's default; a bad one is named.
+            c.submit(path, List.of("label", "app renamed", "grants", "smtp/inject", "grants", "metrics/view",
+                    "valid_ips", "203.0.113.0/24", "expires", "", "messages_per_minute", "120",
+                    "messages_per_day", "", "max_recipients", "", "max_message_size", "5MiB"));
+            assertThat(f.keys.get(k.id()).limits().messagesPerDay()).isNull();
+            HttpResponse<String> bad = c.submit(path, List.of("label", "app renamed", "grants", "smtp/inject",
+                    "messages_per_minute", "lots"));
+            assertThat(bad.statusCode()).isEqualTo(422);
+            assertThat(bad.body()).contains("Messages per minute: &#39;lots&#39; is not a whole number or unlimited");
 
             HttpResponse<String> revoked = c.submit(path + "/revoke", List.of());
             assertThat(location(revoked)).hasValue(path + "?revoked");

@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import static io.keyrelay.admin.ApiAssertions.body;
 import static io.keyrelay.admin.ApiAssertions.error;
+import static io.keyrelay.admin.ApiAssertions.fieldNames;
 import static io.keyrelay.admin.ApiAssertions.results;
 import static io.keyrelay.admin.ApiAssertions.texts;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -140,6 +141,55 @@ class KeysApiIT {
             });
             assertThat(f.keys.audit(app.key().id(), null, 10).get(2).detail()).contains("label: \"app\" -> \"app v2\"");
             assertThat(f.keys.audit(app.key().id(), null, 10).get(0).actor()).startsWith("key:");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void limits_areSetOnCreate_changedOnUpdate_andShownByGetAndList(Kind kind) {
+        try (AdminFixture f = AdminFixture.start(kind, dir)) {
+            String admin = f.key("admin", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT).secret();
+            JsonNode c = results(f.json("POST", BASE, admin, """
+                    {"label":"limited","grants":["smtp/inject"],
+                     "limits":{"messages_per_minute":100,"messages_per_day":0,"max_message_size":1048576}}"""), 200);
+            JsonNode limits = c.get("limits");
+            assertThat(fieldNames(limits)).containsExactly("messages_per_minute", "messages_per_day", "max_recipients",
+                    "max_message_size");
+            assertThat(limits.get("messages_per_minute").asLong()).isEqualTo(100);
+            assertThat(limits.get("messages_per_day").asLong()).isZero();
+            assertThat(limits.get("max_recipients").isNull()).isTrue();
+            assertThat(limits.get("max_message_size").asLong()).isEqualTo(1L << 20);
+            String id = c.get("id").asText();
+            String path = BASE + "/" + id;
+
+            // A limit left out stays; null puts it back to the relay's default.
+            JsonNode u = results(f.json("PUT", path, admin, """
+                    {"label":"limited","grants":["smtp/inject"],"limits":{"max_recipients":5,"messages_per_minute":null}}
+                    """), 200).get("limits");
+            assertThat(u.get("messages_per_minute").isNull()).isTrue();
+            assertThat(u.get("messages_per_day").asLong()).isZero();
+            assertThat(u.get("max_recipients").asLong()).isEqualTo(5);
+            JsonNode untouched = results(f.json("PUT", path, admin, "{\"label\":\"limited\",\"grants\":[\"smtp/inject\"]}"),
+                    200).get("limits");
+            assertThat(untouched).isEqualTo(u);
+            assertThat(results(f.get(path, admin), 200).get("limits")).isEqualTo(u);
+            assertThat(results(f.get(BASE, admin), 200)).filteredOn(k -> k.get("id").asText().equals(id))
+                    .singleElement().satisfies(k -> {
+                        assertThat(k.get("limits")).isEqualTo(u);
+                        assertThat(k.has("last_used_ip")).isTrue();
+                    });
+            assertThat(f.keys.audit(id, null, 5).get(0).detail()).isEqualTo(
+                    "messages_per_minute: 100 -> default; max_recipients: default -> 5");
+
+            assertThat(error(f.json("PUT", path, admin, """
+                    {"label":"x","grants":["smtp/inject"],"limits":{"max_recipients":0}}"""), 422, "1400"))
+                    .isEqualTo("max_recipients 0 is out of range (1 to 100000)");
+            assertThat(error(f.json("POST", BASE, admin, """
+                    {"label":"x","grants":["smtp/inject"],"limits":{"messages_per_day":"many"}}"""), 422, "1400"))
+                    .startsWith("messages_per_day: must be a whole number (0 = unlimited)");
+            assertThat(error(f.json("POST", BASE, admin, """
+                    {"label":"x","grants":["smtp/inject"],"limits":[100]}"""), 422, "1400")).startsWith("limits:");
+            assertThat(f.keys.get(id).limits()).isEqualTo(new io.keyrelay.keys.KeyLimits(null, 0L, 5L, 1L << 20));
         }
     }
 

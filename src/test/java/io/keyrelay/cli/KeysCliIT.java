@@ -83,6 +83,45 @@ class KeysCliIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void limits_areSetOnCreate_changedOneByOneOnUpdate_andPutBackToDefault(Kind kind) throws Exception {
+        try (TestDatabases.TestDb db = TestDatabases.create(kind, dir)) {
+            Map<String, String> env = db.env();
+            Result created = run(env, "keys", "create", "--label", "limited", "--grant", "smtp/inject",
+                    "--messages-per-minute", "100", "--messages-per-day", "unlimited", "--max-message-size", "10MiB",
+                    "--json");
+            assertThat(created.code()).as(created.err()).isZero();
+            JsonNode limits = JSON.readTree(created.out()).get("limits");
+            assertThat(limits.get("messages_per_minute").asLong()).isEqualTo(100);
+            assertThat(limits.get("messages_per_day").asLong()).as("0 = unlimited").isZero();
+            assertThat(limits.get("max_recipients").isNull()).as("the relay's default").isTrue();
+            assertThat(limits.get("max_message_size").asLong()).isEqualTo(10L << 20);
+            String id = JSON.readTree(created.out()).get("id").asText();
+            assertThat(run(env, "keys", "show", id).out()).contains(
+                    "limits:        messages_per_minute=100 messages_per_day=unlimited max_message_size=10MiB"
+                            + " (others: relay defaults)");
+
+            Result upd = run(env, "keys", "update", id, "--max-recipients", "5", "--messages-per-minute", "default",
+                    "--json");
+            assertThat(upd.code()).as(upd.err()).isZero();
+            JsonNode u = JSON.readTree(upd.out()).get("limits");
+            assertThat(u.get("messages_per_minute").isNull()).isTrue();
+            assertThat(u.get("messages_per_day").asLong()).as("left as it was").isZero();
+            assertThat(u.get("max_recipients").asLong()).isEqualTo(5);
+            assertThat(run(env, "keys", "list").out()).contains("messages_per_day=unlimited,max_recipients=5,"
+                    + "max_message_size=10MiB");
+
+            Result bad = run(env, "keys", "update", id, "--max-recipients", "0");
+            assertThat(bad.code()).isEqualTo(2);
+            assertThat(bad.err().strip()).isEqualTo("keyrelay: max_recipients 0 is out of range (1 to 100000)");
+            Result badSize = run(env, "keys", "create", "--label", "x", "--grant", "smtp/inject",
+                    "--max-message-size", "huge");
+            assertThat(badSize.code()).isEqualTo(2);
+            assertThat(badSize.err()).contains("'huge' is not a size");
+        }
+    }
+
     @Test
     void exitCodes_usage2_validation2_runtime1() {
         Map<String, String> env = Map.of("KEYRELAY_DATA_DIR", dir.toString());

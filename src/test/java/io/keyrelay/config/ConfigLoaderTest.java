@@ -67,6 +67,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void limitsAndAudit_defaultToUnlimitedAndTenThousand_andAreRead() {
+        RelayConfig defaults = ConfigLoader.load(null, Map.of());
+        assertThat(defaults.limits()).isEqualTo(new RelayConfig.Limits(0, 0));
+        assertThat(defaults.audit()).isEqualTo(new RelayConfig.Audit(10_000));
+        RelayConfig set = ConfigLoader.load(null, Map.of("KEYRELAY_LIMITS_MESSAGES_PER_MINUTE", "120",
+                "KEYRELAY_LIMITS_MESSAGES_PER_DAY", "5000", "KEYRELAY_AUDIT_QUEUE_SIZE", "500"));
+        assertThat(set.limits()).isEqualTo(new RelayConfig.Limits(120, 5000));
+        assertThat(set.audit().queueSize()).isEqualTo(500);
+    }
+
+    @Test
     void environment_overridesFile() throws Exception {
         Path f = yaml("smtp:\n  port: 2525\n  tls:\n    cert: /a.pem\n    key: /a.key\n");
         RelayConfig c = ConfigLoader.load(f, Map.of(
@@ -144,6 +155,9 @@ class ConfigLoaderTest {
         "KEYRELAY_LIMITS_AUTH_BAN|-1m|limits.auth_ban: -1m is not a duration",
         "KEYRELAY_LIMITS_AUTH_DELAY|2m|limits.auth_delay: 2m is out of range (0 to 1m)",
         "KEYRELAY_LIMITS_AUTH_TRACKED_ADDRESSES|10|limits.auth_tracked_addresses: 10 is out of range",
+        "KEYRELAY_LIMITS_MESSAGES_PER_MINUTE|-1|limits.messages_per_minute: -1 is out of range (0 to 1000000000)",
+        "KEYRELAY_LIMITS_MESSAGES_PER_DAY|lots|limits.messages_per_day: lots is not a whole number",
+        "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))

@@ -163,6 +163,59 @@ class KeyStoreIT {
 
     @ParameterizedTest
     @EnumSource(Kind.class)
+    void limits_roundTrip_areChangedOneByOne_surviveRevocation_andAreAudited(Kind kind) {
+        try (Env e = open(kind)) {
+            KeyLimits limits = new KeyLimits(100L, 0L, null, 10L << 20);
+            CreatedKey c = e.service.create(new KeySpec("limited", Set.of(Grant.SMTP_INJECT), IpAllowlist.ANY, null,
+                    null, limits), Actor.CLI);
+            assertThat(e.service.get(c.key().id()).limits()).isEqualTo(limits);
+            assertThat(e.store.findByHash(c.key().keyHash()).orElseThrow().limits()).isEqualTo(limits);
+            assertThat(e.store.audit(c.key().id(), null, 1).get(0).detail())
+                    .contains("messages_per_minute=100 messages_per_day=unlimited max_message_size=10MiB");
+
+            ApiKey u = e.service.update(c.key().id(), KeyUpdate.none()
+                    .withLimit(KeyLimits.Limit.MAX_RECIPIENTS, 7L)
+                    .withLimit(KeyLimits.Limit.MESSAGES_PER_MINUTE, null), Actor.CLI);
+            KeyLimits expected = new KeyLimits(null, 0L, 7L, 10L << 20);
+            assertThat(u.limits()).isEqualTo(expected);
+            assertThat(e.service.get(c.key().id()).limits()).isEqualTo(expected);
+            assertThat(e.store.audit(c.key().id(), null, 1).get(0).detail())
+                    .isEqualTo("messages_per_minute: 100 -> default; max_recipients: default -> 7");
+
+            e.service.revoke(c.key().id(), Actor.CLI);
+            assertThat(e.service.get(c.key().id()).limits()).isEqualTo(expected);
+            // Keys made before version 2 of the schema have no limits of their own.
+            CreatedKey plain = e.service.create(spec("plain", Grant.SMTP_INJECT), Actor.CLI);
+            assertThat(e.service.get(plain.key().id()).limits()).isEqualTo(KeyLimits.DEFAULTS);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void authFailures_areAppendedInOneBatch_andReadBackByAction(Kind kind) {
+        try (Env e = open(kind)) {
+            CreatedKey c = e.service.create(spec("target", Grant.SMTP_INJECT), Actor.CLI);
+            Instant t0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            List<AuditEvent> failures = new ArrayList<>();
+            for (int i = 0; i < 250; i++) {
+                failures.add(new AuditEvent(null, t0.plusMillis(i), "smtp", AuditEvent.AUTH_FAILED,
+                        i % 2 == 0 ? c.key().id() : null, i % 2 == 0 ? c.key().shortKey() : null, "203.0.113." + i % 7,
+                        "reason=" + (i % 2 == 0 ? "ip_not_allowed" : "unknown") + " username=\"x\""));
+            }
+            e.store.appendAudit(failures);
+            assertThat(e.store.audit(null, AuditEvent.AUTH_FAILED, null, 1000)).hasSize(250);
+            assertThat(e.store.audit(c.key().id(), AuditEvent.AUTH_FAILED, null, 1000)).hasSize(125);
+            assertThat(e.store.audit(c.key().id(), null, null, 1000)).hasSize(126); // and its creation
+            List<AuditEvent> recent = e.store.audit(null, AuditEvent.AUTH_FAILED, t0.plusMillis(240), 1000);
+            assertThat(recent).hasSize(10);
+            assertThat(recent.get(0).at()).isEqualTo(t0.plusMillis(249)); // newest first
+            assertThat(recent.get(0).clientAddress()).isEqualTo("203.0.113." + 249 % 7);
+            assertThat(e.store.audit(null, null, null, 5)).hasSize(5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
     void list_filtersBySubaccount_andUnknownIdIsNotFound(Kind kind) {
         try (Env e = open(kind)) {
             e.service.create(spec("primary", Grant.SMTP_INJECT), Actor.CLI);

@@ -261,7 +261,7 @@ class HostileInputIT {
             assertThat(log.all()).doesNotContain(key.secret()).doesNotContain(RawSmtpClient.b64(key.secret()))
                     .doesNotContain(RawSmtpClient.plain("nobody", key.secret()))
                     .doesNotContain(key.secret().substring(0, 16)).doesNotContain(key.secret().substring(24))
-                    .contains("username=\"" + key.secret().substring(0, 4) + "****\"");
+                    .contains("username=\"****\"");
         }
     }
 

@@ -14,6 +14,7 @@ import io.keyrelay.net.IpAllowlist;
 import io.keyrelay.tls.SelfSignedCertificate;
 import io.keyrelay.tls.TlsContexts;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -65,6 +66,7 @@ public final class RelayHarness implements AutoCloseable {
         private boolean greenMailDownstream = true;
         private int downstreamPort;
         private final Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        private Clock clock = Clock.systemUTC();
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -94,6 +96,12 @@ public final class RelayHarness implements AutoCloseable {
             return this;
         }
 
+        /** The relay's clock (key expiry, message limits, audit times); a {@link MutableClock} lets a test move it. */
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
         /** Any configuration key, as text (as in the YAML file). */
         public Builder set(Setting s, String value) {
             settings.put(s, value);
@@ -118,6 +126,8 @@ public final class RelayHarness implements AutoCloseable {
                 s.put(Setting.SMTP_PORT, "0");
                 s.put(Setting.SMTP_HOSTNAME, "relay.test");
                 s.put(Setting.ADMIN_PORT, "0"); // off unless a test asks: parallel harnesses must not share 8080
+                // The delay before a failed AUTH is answered is AuthThrottleIT's subject; elsewhere it only slows tests.
+                s.put(Setting.LIMITS_AUTH_DELAY, "0");
                 s.put(Setting.SMTP_TLS_CERT, cert.toString());
                 s.put(Setting.SMTP_TLS_KEY, key.toString());
                 if (implicitTls) {
@@ -136,7 +146,7 @@ public final class RelayHarness implements AutoCloseable {
                 }
                 s.putAll(settings);
                 RelayConfig config = ConfigLoader.build(new ConfigLoader.Raw(s, List.of()));
-                rt = new RelayRuntime(config, db.dataDir().resolve("outbox"));
+                rt = new RelayRuntime(config, db.dataDir().resolve("outbox"), clock);
                 return new RelayHarness(db, gm, rt, cert, dir, config);
             } catch (RuntimeException e) {
                 if (rt != null) {
@@ -206,6 +216,17 @@ public final class RelayHarness implements AutoCloseable {
     /** A raw client connected from 127.0.0.1 to the STARTTLS port. */
     public RawSmtpClient connect() {
         return RawSmtpClient.connect("127.0.0.1", smtpPort(), "127.0.0.1");
+    }
+
+    /** Like {@link #authenticated(String)}, from the given local (loopback) address. */
+    public RawSmtpClient authenticatedFrom(String localAddress, String key) {
+        RawSmtpClient c = connectFrom(localAddress);
+        c.expect(220);
+        c.ehlo();
+        c.startTls(clientTls());
+        c.ehlo();
+        c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", key)).assertCode(235);
+        return c;
     }
 
     /** A raw client connected from the given local (loopback) address. */
