@@ -167,6 +167,7 @@ class AuthThrottleIT {
                         .isGreaterThanOrEqualTo(Duration.ofMillis(990));
             }
             Duration all = Duration.ofNanos(System.nanoTime() - t0);
+            System.out.printf("%d failed AUTHs delayed 1 s each, at once: all answered after %d ms%n", n, all.toMillis());
             assertThat(all).as("%d delayed failures on %d cores", n, Runtime.getRuntime().availableProcessors())
                     .isLessThan(Duration.ofSeconds(10));
             connected.forEach(RawSmtpClient::close);
