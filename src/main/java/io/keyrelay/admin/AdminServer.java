@@ -43,14 +43,23 @@ public final class AdminServer implements AutoCloseable {
      * @throws IllegalArgumentException when {@code admin.port} is 0, which turns the admin server off
      */
     public AdminServer(RelayConfig.Admin config, AdminContext ctx) {
-        this(config, ctx, requireEnabled(config));
+        this(config, ctx, requireEnabled(config), null);
     }
 
-    private AdminServer(RelayConfig.Admin config, AdminContext ctx, int port) {
+    /**
+     * An admin server on {@code admin.listen}:{@code admin.port} that serves HTTPS, when {@code admin.tls} is on,
+     * with {@code tls} — the relay's own context, which follows certificate renewals — instead of a context of its
+     * own read once from the files.
+     */
+    public AdminServer(RelayConfig.Admin config, AdminContext ctx, SSLContext tls) {
+        this(config, ctx, requireEnabled(config), tls);
+    }
+
+    private AdminServer(RelayConfig.Admin config, AdminContext ctx, int port, SSLContext tls) {
         this.listen = config.listen();
         this.requestedPort = port;
         this.https = config.tls().enabled();
-        this.app = build(config, ctx, port);
+        this.app = build(config, ctx, port, tls);
     }
 
     /**
@@ -61,7 +70,7 @@ public final class AdminServer implements AutoCloseable {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " is not a port");
         }
-        return new AdminServer(config, ctx, port);
+        return new AdminServer(config, ctx, port, null);
     }
 
     private static int requireEnabled(RelayConfig.Admin config) {
@@ -71,7 +80,7 @@ public final class AdminServer implements AutoCloseable {
         return config.port();
     }
 
-    private static Javalin build(RelayConfig.Admin config, AdminContext ctx, int port) {
+    private static Javalin build(RelayConfig.Admin config, AdminContext ctx, int port, SSLContext given) {
         AdminMeters meters = new AdminMeters(ctx.registry());
         AdminAuth auth = new AdminAuth(ctx.authenticator(), meters);
         Templates templates = new Templates();
@@ -88,7 +97,7 @@ public final class AdminServer implements AutoCloseable {
             cfg.jetty.host = config.listen().getHostAddress();
             cfg.jetty.port = port;
             if (config.tls().enabled()) {
-                SSLContext tls = TlsContexts.server(config.tls().cert(), config.tls().key());
+                SSLContext tls = given != null ? given : TlsContexts.server(config.tls().cert(), config.tls().key());
                 cfg.jetty.addConnector((server, http) -> httpsConnector(server, http, tls, config.listen(), port));
             }
             cfg.jetty.modifyServletContextHandler(h -> h.setSessionHandler(sessions.jettySessionHandler()));

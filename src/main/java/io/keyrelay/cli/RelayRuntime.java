@@ -21,11 +21,14 @@ import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
+import io.keyrelay.smtp.AuthThrottle;
 import io.keyrelay.smtp.RelayMetrics;
 import io.keyrelay.smtp.SmtpContext;
 import io.keyrelay.smtp.SmtpListeners;
 import io.keyrelay.store.Database;
+import io.keyrelay.tls.ServerTls;
 import io.keyrelay.tls.TlsContexts;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
@@ -104,15 +107,24 @@ public final class RelayRuntime implements AutoCloseable {
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
-            SSLContext tls = config.smtp().tls().enabled() ? serverTls(config.smtp().tls()) : null;
-            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, downstream, metrics, clock, draining,
-                    limiter, audit),
+            ServerTls serverTls = config.smtp().tls().enabled()
+                    ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
+            SSLContext tls = serverTls == null ? null : serverTls.context();
+            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator,
+                    new AuthThrottle(config.authLimits(), clock, Thread::sleep), downstream, metrics, clock, draining, limiter,
+                    audit),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
+            if (serverTls != null) {
+                Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,
+                                t -> t.certificate().getNotAfter().toInstant().getEpochSecond())
+                        .baseUnit("seconds").description("When the served TLS certificate expires (Unix time)")
+                        .register(registry);
+            }
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock)).start()) : null;
+                            Readiness.check("SMTP not listening", smtp::listening))), clock), tls).start()) : null;
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
@@ -121,9 +133,9 @@ public final class RelayRuntime implements AutoCloseable {
         }
     }
 
-    private static SSLContext serverTls(RelayConfig.Tls tls) {
+    private static ServerTls serverTls(RelayConfig.Tls tls) {
         try {
-            return TlsContexts.server(tls.cert(), tls.key());
+            return ServerTls.load(tls.cert(), tls.key());
         } catch (TlsContexts.TlsMaterialException e) {
             throw new ConfigException(Setting.SMTP_TLS_CERT.key(), e.getMessage());
         }
@@ -206,6 +218,23 @@ public final class RelayRuntime implements AutoCloseable {
 
     public boolean smtpListening() {
         return smtp.listening();
+    }
+
+    /**
+     * The graceful shutdown (SIGTERM): stops accepting SMTP connections, answers {@code 421 4.3.2} to idle
+     * sessions, lets the mail transactions under way finish within {@code smtp.shutdown_grace}, then closes
+     * everything — the downstream pool after the sessions that use it. Returns true if every session finished
+     * within the grace.
+     */
+    public boolean drainAndClose() {
+        draining.set(true);
+        boolean clean;
+        try {
+            clean = smtp.drain(config.smtp().shutdownGrace());
+        } finally {
+            close();
+        }
+        return clean;
     }
 
     @Override

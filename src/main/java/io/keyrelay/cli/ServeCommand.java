@@ -6,6 +6,8 @@ import io.keyrelay.config.Setting;
 import io.keyrelay.logging.LogOutput;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -34,14 +36,38 @@ final class ServeCommand extends ConfigOption implements Callable<Integer>, Main
         return 0;
     }
 
-    /** Keeps the process alive until SIGTERM/SIGINT, then stops the relay. */
+    /**
+     * Keeps the process alive until SIGTERM (or SIGINT), then shuts the relay down gracefully
+     * ({@link RelayRuntime#drainAndClose}) and exits: 0 when every session finished within
+     * {@code smtp.shutdown_grace}, 1 when some had to be cut off. The drain runs in a signal handler
+     * ({@link StopSignals}), before the JVM begins its own shutdown; a shutdown hook still closes the relay when the
+     * process ends any other way (or, on a JVM without that handler, drains and lets the JVM exit with 143).
+     */
     static void runUntilStopped(RelayRuntime runtime) throws InterruptedException {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            runtime.close();
-            stopped.countDown();
-        }, "keyrelay-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        stopped.await();
+        AtomicBoolean stopping = new AtomicBoolean();
+        boolean handled = StopSignals.install(() -> {
+            if (!stopping.compareAndSet(false, true)) {
+                return; // a second signal while draining changes nothing; SIGKILL is the way to cut it short
+            }
+            boolean clean = false;
+            try {
+                clean = runtime.drainAndClose();
+            } catch (RuntimeException e) {
+                LoggerFactory.getLogger(ServeCommand.class).error("error during shutdown", e);
+            }
+            LoggerFactory.getLogger(ServeCommand.class).info("keyrelay stopped{}",
+                    clean ? "" : " (some sessions were cut off)");
+            System.exit(clean ? 0 : Main.EXIT_RUNTIME);
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (stopping.compareAndSet(false, true)) {
+                if (handled) {
+                    runtime.close();
+                } else {
+                    runtime.drainAndClose();
+                }
+            }
+        }, "keyrelay-shutdown"));
+        new CountDownLatch(1).await(); // until the process ends
     }
 }

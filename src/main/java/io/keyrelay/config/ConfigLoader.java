@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.keyrelay.net.IpLiteral;
+import io.keyrelay.net.IpRange;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -193,11 +194,21 @@ public final class ConfigLoader {
                 v.optionalPort(Setting.SMTP_IMPLICIT_TLS_PORT),
                 hostname == null ? localHostName() : v.hostname(Setting.SMTP_HOSTNAME),
                 tls,
+                v.positiveDuration(Setting.SMTP_TLS_RELOAD_INTERVAL),
                 auth,
                 v.sizeIn(Setting.SMTP_MAX_MESSAGE_SIZE, 1024, Integer.MAX_VALUE),
                 v.intIn(Setting.SMTP_MAX_RECIPIENTS, 1, 100_000),
                 v.intIn(Setting.SMTP_MAX_CONNECTIONS, 1, 1_000_000),
-                v.positiveDuration(Setting.SMTP_IDLE_TIMEOUT));
+                v.positiveDuration(Setting.SMTP_IDLE_TIMEOUT),
+                new RelayConfig.Proxy(v.choice(Setting.SMTP_PROXY_PROTOCOL, RelayConfig.ProxyProtocol.class),
+                        v.ranges(Setting.SMTP_PROXY_TRUSTED)),
+                v.positiveDuration(Setting.SMTP_SHUTDOWN_GRACE));
+        var authLimits = new RelayConfig.AuthLimits(
+                v.intIn(Setting.LIMITS_AUTH_FAILURES, 1, 1000),
+                v.positiveDuration(Setting.LIMITS_AUTH_WINDOW),
+                v.positiveDuration(Setting.LIMITS_AUTH_BAN),
+                v.nonNegativeDuration(Setting.LIMITS_AUTH_DELAY, Duration.ofMinutes(1)),
+                v.intIn(Setting.LIMITS_AUTH_TRACKED_ADDRESSES, 100, 100_000_000));
         String host = v.optional(Setting.DOWNSTREAM_HOST);
         var downstream = new RelayConfig.Downstream(
                 host == null ? null : v.hostname(Setting.DOWNSTREAM_HOST),
@@ -225,7 +236,7 @@ public final class ConfigLoader {
         var limits = new RelayConfig.Limits(v.intIn(Setting.LIMITS_MESSAGES_PER_MINUTE, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, audit);
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
     }
 
     private static String localHostName() {
@@ -273,7 +284,7 @@ public final class ConfigLoader {
     }
 
     private static String yamlScalar(Setting s, String value) {
-        if (s == Setting.SMTP_AUTH_USERNAMES) {
+        if (s == Setting.SMTP_AUTH_USERNAMES || s == Setting.SMTP_PROXY_TRUSTED) {
             List<String> items = Arrays.stream(value.split(",")).map(String::strip).filter(x -> !x.isEmpty())
                     .map(ConfigLoader::quote).toList();
             return "[" + String.join(", ", items) + "]";
@@ -282,7 +293,9 @@ public final class ConfigLoader {
     }
 
     private static String quote(String v) {
-        if (v.isEmpty() || !v.matches("[A-Za-z0-9_./:@+-]+") || v.matches("(?i)true|false|yes|no|null|~|on|off")) {
+        // A leading ':' (an IPv6 address such as ::1) is not a plain scalar to every YAML parser.
+        if (v.isEmpty() || !v.matches("[A-Za-z0-9_./:@+-]+") || v.startsWith(":")
+                || v.matches("(?i)true|false|yes|no|null|~|on|off")) {
             return "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
         }
         return v;
@@ -363,6 +376,34 @@ public final class ConfigLoader {
                 throw new ConfigException(s.key(), v + " must be longer than zero");
             }
             return d;
+        }
+
+        /** A duration from zero (also written {@code 0}) to {@code max}. */
+        Duration nonNegativeDuration(Setting s, Duration max) {
+            String v = string(s);
+            Duration d;
+            try {
+                d = v.equals("0") ? Duration.ZERO : Durations.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), show(v) + " " + e.getMessage());
+            }
+            if (d.isNegative() || d.compareTo(max) > 0) {
+                throw new ConfigException(s.key(), v + " is out of range (0 to " + Durations.format(max) + ")");
+            }
+            return d;
+        }
+
+        /** A list of IP addresses and CIDR blocks; an error names the bad entry. */
+        List<IpRange> ranges(Setting s) {
+            List<IpRange> out = new ArrayList<>();
+            for (String item : list(s)) {
+                try {
+                    out.add(IpRange.parse(item));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(s.key(), e.getMessage());
+                }
+            }
+            return out;
         }
 
         boolean bool(Setting s) {

@@ -1,16 +1,18 @@
 package io.keyrelay.config;
 
+import io.keyrelay.net.IpRange;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The whole configuration, read once at start by {@link ConfigLoader} and immutable afterwards. Each record
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, Audit audit) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -52,9 +54,45 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
         }
     }
 
-    /** The SMTP listeners. {@code implicitTlsPort} is 0 when off; {@code maxMessageSize} is in bytes. */
-    public record Smtp(InetAddress listen, int port, int implicitTlsPort, String hostname, Tls tls, Auth auth,
-            long maxMessageSize, int maxRecipients, int maxConnections, Duration idleTimeout) {
+    /** Which PROXY protocol header the SMTP listeners expect in front of the SMTP conversation. */
+    public enum ProxyProtocol { OFF, V1, V2, ANY }
+
+    /**
+     * The PROXY protocol (HAProxy's): which header version is expected, and the peers allowed to send it. When
+     * {@code mode} is not OFF, connections from peers outside {@code trusted} are refused.
+     */
+    public record Proxy(ProxyProtocol mode, List<IpRange> trusted) {
+        public Proxy {
+            trusted = List.copyOf(trusted);
+            if (mode != ProxyProtocol.OFF && trusted.isEmpty()) {
+                throw new ConfigException(Setting.SMTP_PROXY_TRUSTED.key(), "is required when smtp.proxy_protocol is "
+                        + mode.name().toLowerCase(Locale.ROOT) + " (list the proxies' addresses)");
+            }
+        }
+
+        public boolean enabled() {
+            return mode != ProxyProtocol.OFF;
+        }
+
+        /** True if {@code peer} is one of the trusted proxies. */
+        public boolean trusts(InetAddress peer) {
+            for (IpRange r : trusted) {
+                if (r.contains(peer)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * The SMTP listeners. {@code implicitTlsPort} is 0 when off; {@code maxMessageSize} is in bytes;
+     * {@code tlsReloadInterval} is how often the certificate files are checked for changes; {@code shutdownGrace}
+     * is how long transactions under way may take to finish on SIGTERM.
+     */
+    public record Smtp(InetAddress listen, int port, int implicitTlsPort, String hostname, Tls tls,
+            Duration tlsReloadInterval, Auth auth, long maxMessageSize, int maxRecipients, int maxConnections,
+            Duration idleTimeout, Proxy proxy, Duration shutdownGrace) {
         public Smtp {
             if (implicitTlsPort != 0 && !tls.enabled()) {
                 throw new ConfigException(Setting.SMTP_IMPLICIT_TLS_PORT.key(),
@@ -72,6 +110,13 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      * recipient defaults are {@link Smtp#maxMessageSize()} and {@link Smtp#maxRecipients()}.
      */
     public record Limits(long messagesPerMinute, long messagesPerDay) {}
+
+    /**
+     * Throttling of failed SMTP AUTHs per client address (per /64 for IPv6, {@code limits.auth_*}): {@code failures}
+     * within {@code window} get the address refused for {@code ban}; every failure is answered after {@code delay}
+     * (zero: at once); at most {@code trackedAddresses} addresses are remembered.
+     */
+    public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
 
     /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
     public record Audit(int queueSize) {}

@@ -30,6 +30,9 @@ public enum Setting {
             "Name in the greeting, EHLO reply and Received header. Empty: this machine's host name."),
     SMTP_TLS_CERT("smtp.tls.cert", "", false, "PEM certificate chain for STARTTLS and implicit TLS."),
     SMTP_TLS_KEY("smtp.tls.key", "", false, "PEM private key (RSA or EC, PKCS#1 or PKCS#8) for smtp.tls.cert."),
+    SMTP_TLS_RELOAD_INTERVAL("smtp.tls.reload_interval", "1m", false,
+            "How often smtp.tls.cert and smtp.tls.key are checked for changes; a renewed certificate is used for new"
+                    + " connections without a restart, and a broken one is logged and ignored."),
     SMTP_AUTH_PLAINTEXT("smtp.auth.plaintext", "never", false,
             "Whether AUTH may be used before STARTTLS: never | loopback (clients on 127.0.0.0/8 and ::1) | always."),
     SMTP_AUTH_USERNAMES("smtp.auth.usernames", "SMTP_Injection", false,
@@ -41,7 +44,26 @@ public enum Setting {
             "Most recipients per message, for keys without their own max_recipients."),
     SMTP_MAX_CONNECTIONS("smtp.max_connections", "2000", false, "Most concurrent SMTP sessions; more get 421."),
     SMTP_IDLE_TIMEOUT("smtp.idle_timeout", "5m", false, "A session waiting this long for a client's next line is closed."),
+    SMTP_PROXY_PROTOCOL("smtp.proxy_protocol", "off", false,
+            "PROXY protocol header expected on every SMTP listener: off | v1 | v2 | any (v1 or v2). When on, only peers"
+                    + " in smtp.proxy_trusted may connect, and the address in the header is the client's."),
+    SMTP_PROXY_TRUSTED("smtp.proxy_trusted", "", false,
+            "Addresses and CIDR blocks of the proxies (HAProxy, a load balancer) allowed to connect when"
+                    + " smtp.proxy_protocol is on (comma-separated in the environment)."),
+    SMTP_SHUTDOWN_GRACE("smtp.shutdown_grace", "30s", false,
+            "On SIGTERM, how long transactions already under way may take to finish before the relay exits."),
 
+    LIMITS_AUTH_FAILURES("limits.auth_failures", "5", false,
+            "Failed AUTHs from one client address (one /64 for IPv6) within limits.auth_window after which the"
+                    + " address is refused for limits.auth_ban."),
+    LIMITS_AUTH_WINDOW("limits.auth_window", "5m", false, "The window in which limits.auth_failures are counted."),
+    LIMITS_AUTH_BAN("limits.auth_ban", "15m", false,
+            "How long an address is refused (421 at connect and at AUTH) after too many failed AUTHs."),
+    LIMITS_AUTH_DELAY("limits.auth_delay", "1s", false,
+            "Delay before a failed AUTH is answered (0 turns it off). It holds no thread."),
+    LIMITS_AUTH_TRACKED_ADDRESSES("limits.auth_tracked_addresses", "100000", false,
+            "Most client addresses whose failed AUTHs are remembered at once (about 250 bytes each); the least"
+                    + " active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
                     + " messages_per_minute. 0: unlimited. Counted per relay node."),

@@ -1,8 +1,10 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.config.Durations;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.net.AddressBucket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -25,12 +27,20 @@ import org.subethamail.smtp.server.Session;
  * {@code :X-MSYS-SUBACCOUNT=N} suffix. Every refusal of the credentials is the same 535, whatever the reason; the
  * reason goes to the log (with the key's id and short key when the key exists) and to the metrics. The secret and
  * the AUTH payload are never logged.
+ *
+ * <p>Each refusal is counted by the {@link AuthThrottle} and answered after its delay; the refusal that is one too
+ * many, and any AUTH from an address that is refused already, gets {@code 421 4.7.0} and the connection closes.
  */
 final class AuthCommand extends Commands.Base {
     private static final Logger log = LoggerFactory.getLogger(AuthCommand.class);
     private static final String SUBACCOUNT_SUFFIX = ":X-MSYS-SUBACCOUNT=";
-    /** Base64 of a 40-character key with a long username fits easily; more is abuse. */
-    private static final int MAX_RESPONSE = 2048;
+    /**
+     * Longest AUTH response accepted, in base64 characters: a 40-character key with the longest username
+     * (SMTP_Injection:X-MSYS-SUBACCOUNT=N) needs about 120. Longer is answered 500 5.5.6 and the session goes on;
+     * a line of 998 characters or more is cut off earlier by SubEthaSMTP's line reader, which closes the
+     * connection (RFC 4954 asks for 12288 octets, which only mechanisms other than PLAIN and LOGIN need).
+     */
+    private static final int MAX_RESPONSE = 512;
     private static final Pattern SPACES = Pattern.compile(" +");
 
     private final SmtpContext ctx;
@@ -42,6 +52,10 @@ final class AuthCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException, DropConnectionException {
+        if (ctx.throttle().isBanned(SmtpContext.clientAddress(s))) {
+            ctx.metrics().authThrottled();
+            throw SmtpReply.AUTH_THROTTLED.drop();
+        }
         if (s.isAuthenticated()) {
             s.sendResponse("503 5.5.1 Already authenticated");
             return;
@@ -172,7 +186,7 @@ final class AuthCommand extends Commands.Base {
         return -1;
     }
 
-    private void decide(Session s, Credentials c) throws IOException {
+    private void decide(Session s, Credentials c) throws IOException, DropConnectionException {
         InetAddress client = SmtpContext.clientAddress(s);
         AuthDecision d = ctx.authenticator().authenticate(c.secret(), client, Grant.SMTP_INJECT);
         if (d instanceof AuthDecision.Unavailable u) {
@@ -211,12 +225,22 @@ final class AuthCommand extends Commands.Base {
     }
 
     private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, String username, InetAddress client)
-            throws IOException {
+            throws IOException, DropConnectionException {
         ctx.metrics().authDenied(reason);
         ctx.audit().authFailed("smtp", reason.wireName(), key, printable(username), client);
         log.warn("AUTH refused: reason={} key_id={} short_key={} username=\"{}\" client={}", reason.wireName(),
                 key == null ? "-" : key.id(), key == null ? "-" : key.shortKey(), printable(username),
                 client.getHostAddress());
+        AuthThrottle.Outcome outcome = ctx.throttle().failed(client);
+        ctx.throttle().pauseAfterFailure();
+        if (outcome == AuthThrottle.Outcome.BANNED) {
+            ctx.metrics().authBanned();
+            log.warn("AUTH throttled: client={} refused until {} after {} failed AUTHs within {}",
+                    AddressBucket.of(client),
+                    ctx.throttle().bannedUntil(client).map(Object::toString).orElse("-"),
+                    ctx.throttle().limits().failures(), Durations.format(ctx.throttle().limits().window()));
+            throw SmtpReply.AUTH_THROTTLED.drop();
+        }
         reply(s, SmtpReply.AUTH_INVALID);
     }
 
@@ -260,6 +284,7 @@ final class AuthCommand extends Commands.Base {
         }
         return b.toString();
     }
+
 
     /** The session's authentication state, as SubEthaSMTP keeps it: the identity is the principal. */
     record Authenticated(RelayPrincipal principal) implements AuthenticationHandler {

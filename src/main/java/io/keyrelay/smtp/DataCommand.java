@@ -1,6 +1,7 @@
 package io.keyrelay.smtp;
 
 import io.keyrelay.keys.KeyLimits;
+import java.io.EOFException;
 import java.io.IOException;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
@@ -43,12 +44,19 @@ final class DataCommand extends Commands.Base {
         DataStream data = new DataStream(s.getRawInput(), tx.limits().maxMessageSize());
         String response;
         try {
-            response = tx.deliver(data);
-        } catch (DataStream.TooLargeException e) {
-            data.drain();
-            tx.tooLarge(data.count());
-            ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
-            response = SmtpReply.MESSAGE_TOO_BIG.line();
+            try {
+                response = tx.deliver(data);
+            } catch (DataStream.TooLargeException e) {
+                data.drain();
+                tx.tooLarge(data.count());
+                ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
+                response = SmtpReply.MESSAGE_TOO_BIG.line();
+            }
+        } catch (EOFException gone) {
+            // The client hung up before the end of the data: nothing was relayed (the downstream connection that
+            // carried the partial message is dropped), nobody is left to answer, and it is no error of ours.
+            s.quit();
+            return;
         }
         s.sendResponse(response);
         s.resetMailTransaction();

@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <pre>
  * keyrelay_smtp_sessions_active                      gauge
- * keyrelay_auth_attempts_total{result,reason}        result: accepted|denied|unavailable|encryption_required
+ * keyrelay_auth_attempts_total{result,reason}        result: accepted|denied|unavailable|encryption_required|throttled
+ * keyrelay_auth_bans_total                           addresses refused for too many failed AUTHs
+ * keyrelay_smtp_refused_total{reason}                connections refused at connect:
+ *                                                    auth_ban|untrusted_proxy|proxy_header|shutting_down
  * keyrelay_messages_total{result}                    result: delivered|rejected|failed|too_large|aborted
  * keyrelay_relayed_bytes_total                       content bytes accepted by the downstream
  * keyrelay_relay_duration_seconds                    DATA start to final reply (histogram)
@@ -37,6 +40,9 @@ public final class RelayMetrics {
     private final Counter authAccepted;
     private final Counter authUnavailable;
     private final Counter authEncryptionRequired;
+    private final Counter authThrottled;
+    private final Counter authBans;
+    private final Map<String, Counter> refused = new ConcurrentHashMap<>();
     private final Map<AuthDecision.Reason, Counter> authDenied = new EnumMap<>(AuthDecision.Reason.class);
     private final Map<String, Counter> messages = new ConcurrentHashMap<>();
     private final Map<String, Counter> downstreamErrors = new ConcurrentHashMap<>();
@@ -51,6 +57,13 @@ public final class RelayMetrics {
         authAccepted = auth("accepted", "none");
         authUnavailable = auth("unavailable", "store_unreachable");
         authEncryptionRequired = auth("encryption_required", "plaintext");
+        authThrottled = auth("throttled", "auth_ban");
+        authBans = Counter.builder("keyrelay.auth.bans")
+                .description("Client addresses refused for too many failed AUTHs").register(registry);
+        for (String r : new String[] {"auth_ban", "untrusted_proxy", "proxy_header", "shutting_down"}) {
+            refused.put(r, Counter.builder("keyrelay.smtp.refused").tag("reason", r)
+                    .description("SMTP connections refused before the greeting").register(registry));
+        }
         for (AuthDecision.Reason r : AuthDecision.Reason.values()) {
             authDenied.put(r, auth("denied", r.wireName()));
         }
@@ -104,6 +117,18 @@ public final class RelayMetrics {
 
     void authEncryptionRequired() {
         authEncryptionRequired.increment();
+    }
+
+    void authThrottled() {
+        authThrottled.increment();
+    }
+
+    void authBanned() {
+        authBans.increment();
+    }
+
+    void refused(String reason) {
+        refused.get(reason).increment();
     }
 
     void message(String result) {

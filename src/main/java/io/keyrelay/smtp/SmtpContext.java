@@ -15,11 +15,12 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
- * downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message limiter, and the
- * audit trail's queue for failed AUTHs.
+ * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
+ * limiter, and the audit trail's queue for failed AUTHs.
  */
-public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, Downstream downstream,
-        RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter, AuditQueue audit) {
+public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
+        Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
+        AuditQueue audit) {
 
     /**
      * The sending limits for this session's key now: from the cached copy of the key (so a change of limits
@@ -52,8 +53,8 @@ public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticato
         };
     }
 
-    /** STARTTLS is offered when a certificate is configured and the session is not encrypted yet. */
+    /** STARTTLS is offered when a certificate is configured and the session is neither encrypted nor authenticated. */
     boolean startTlsOffered(Session s) {
-        return config.tls().enabled() && !s.isTLSStarted();
+        return config.tls().enabled() && !s.isTLSStarted() && !s.isAuthenticated();
     }
 }

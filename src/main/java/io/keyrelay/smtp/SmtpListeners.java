@@ -1,7 +1,11 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.config.Durations;
+import io.keyrelay.config.RelayConfig;
 import io.keyrelay.tls.TlsContexts;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -16,14 +20,22 @@ import org.subethamail.smtp.server.SMTPServer;
 /**
  * The SMTP listeners: {@code smtp.port} (plain, with STARTTLS when a certificate is configured) and, when set,
  * {@code smtp.implicit_tls_port} (TLS from the first byte, RFC 8314). Each session runs on its own virtual thread;
- * TLS is 1.2 or 1.3 only, and nothing on the path does a reverse DNS lookup.
+ * TLS is 1.2 or 1.3 only, and nothing on the path does a reverse DNS lookup. With {@code smtp.proxy_protocol} on,
+ * both listeners expect a PROXY header from a trusted proxy first ({@link TrustedProxyHandler}).
+ *
+ * <p>{@link #drain} is the graceful shutdown: stop accepting, close idle sessions with {@code 421 4.3.2}, and wait
+ * for the transactions under way; {@link #close} then stops everything, waiting a bounded time for sessions.
  */
 public final class SmtpListeners implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SmtpListeners.class);
+    /** How long {@link #close} waits for sessions to end after closing their connections. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(5);
 
     private final SmtpContext ctx;
     private final SSLContext tls;
+    private final OpenSessions sessions = new OpenSessions();
     private final List<SMTPServer> servers = new ArrayList<>();
+    private final List<DrainableServerSocket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicLong sessionIds = new AtomicLong();
     private final AtomicLong messageIds = new AtomicLong();
     private final String idPrefix = Long.toString(System.nanoTime() & 0xfffff, 36).toUpperCase(java.util.Locale.ROOT);
@@ -69,8 +81,12 @@ public final class SmtpListeners implements AutoCloseable {
                 .messageHandlerFactory(mc -> new RelayTransaction(ctx, (org.subethamail.smtp.server.Session) mc,
                         idPrefix + "M" + Long.toString(messageIds.incrementAndGet(), 36).toUpperCase(java.util.Locale.ROOT)))
                 .sessionIdFactory(() -> idPrefix + Long.toString(sessionIds.incrementAndGet(), 36).toUpperCase(java.util.Locale.ROOT))
-                .sessionHandler(new SessionTracker(ctx))
+                .sessionHandler(new SessionTracker(ctx, sessions))
                 .serverThreadName("smtp-accept-" + port);
+        RelayConfig.Proxy proxy = ctx.config().proxy();
+        if (proxy.enabled()) {
+            b.proxyHandler(new TrustedProxyHandler(proxy, ctx.metrics(), implicitTls ? tls : null));
+        }
         if (tls != null && !implicitTls) {
             b.enableTLS(true).startTlsSocketFactory(socket -> {
                 InetSocketAddress peer = (InetSocketAddress) socket.getRemoteSocketAddress();
@@ -81,16 +97,25 @@ public final class SmtpListeners implements AutoCloseable {
                 return s;
             });
         }
-        if (implicitTls) {
-            b.serverSocketFactory(() -> {
+        // Behind a proxy, the implicit-TLS listener accepts plain sockets: the PROXY header comes in clear before the
+        // client's TLS, and TrustedProxyHandler does the handshake after it.
+        boolean tlsSockets = implicitTls && !proxy.enabled();
+        b.serverSocketFactory(() -> {
+            ServerSocket socket;
+            if (tlsSockets) {
                 SSLServerSocket ss = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
                 ss.setEnabledProtocols(TlsContexts.PROTOCOLS);
                 ss.setUseClientMode(false);
-                return ss;
-            });
-        }
+                socket = ss;
+            } else {
+                socket = new ServerSocket();
+            }
+            DrainableServerSocket d = new DrainableServerSocket(socket);
+            sockets.add(d);
+            return d;
+        });
         SMTPServer server = b.build();
-        Commands.install(server, ctx);
+        Commands.install(server, ctx, sessions);
         return server;
     }
 
@@ -104,17 +129,70 @@ public final class SmtpListeners implements AutoCloseable {
         return implicit == null ? 0 : implicit.getPortAllocated();
     }
 
+    /** True while every listener accepts connections (false once a drain has begun). */
     public boolean listening() {
-        return !servers.isEmpty() && servers.stream().allMatch(SMTPServer::isRunning);
+        return !servers.isEmpty() && servers.stream().allMatch(SMTPServer::isRunning)
+                && sockets.stream().allMatch(DrainableServerSocket::accepting);
     }
 
+    /** SMTP sessions open now. */
+    public int openSessions() {
+        return sessions.size();
+    }
+
+    /**
+     * The graceful shutdown's first half: stops accepting connections, answers {@code 421 4.3.2} to sessions
+     * that are idle outside a mail transaction and closes them, and waits up to {@code grace} for the rest —
+     * transactions under way run to their end, and their sessions close after it ({@link DrainGuard}). Returns
+     * true if every session ended in time. {@code ctx.draining()} must be set first.
+     */
+    public boolean drain(Duration grace) {
+        sockets.forEach(DrainableServerSocket::stopAccepting);
+        int idle = sessions.closeIdle(SmtpReply.SHUTTING_DOWN);
+        log.info("SMTP stopped accepting; closed {} idle sessions, waiting up to {} for {} more to finish", idle,
+                Durations.format(grace), sessions.size());
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            while (!sessions.awaitNone(Duration.ofNanos(Math.min(deadline - System.nanoTime(),
+                    Duration.ofSeconds(1).toNanos())))) {
+                if (System.nanoTime() >= deadline) {
+                    log.warn("SMTP shutdown grace ({}) is over; closing {} sessions still open", Durations.format(grace),
+                            sessions.size());
+                    return false;
+                }
+                sessions.closeIdle(SmtpReply.SHUTTING_DOWN); // sessions that became idle between transactions
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        log.info("SMTP sessions all finished");
+        return true;
+    }
+
+    /**
+     * Stops the listeners and closes every session still open (a transaction cut off this way was never
+     * acknowledged, so the client sends it again). Waits at most {@link #STOP_WAIT} per listener for its sessions:
+     * one blocked on a slow downstream must not hold the process.
+     */
     @Override
     public void close() {
         for (SMTPServer s : servers) {
+            Thread stopper = Thread.ofVirtual().name("smtp-stop-" + s.getPort()).start(() -> {
+                try {
+                    s.stop();
+                } catch (RuntimeException e) {
+                    log.warn("error stopping SMTP listener", e);
+                }
+            });
             try {
-                s.stop();
-            } catch (RuntimeException e) {
-                log.warn("error stopping SMTP listener", e);
+                if (!stopper.join(STOP_WAIT)) {
+                    stopper.interrupt(); // ends SubEthaSMTP's wait for the session threads
+                    log.warn("SMTP listener on port {}: sessions still running after {}; not waiting for them",
+                            s.getPortAllocated(), Durations.format(STOP_WAIT));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         servers.clear();

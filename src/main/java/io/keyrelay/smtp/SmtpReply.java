@@ -18,6 +18,16 @@ public enum SmtpReply {
     AUTH_BAD_BASE64(501, "5.5.2 Invalid base64 data"),
     AUTH_BAD_PLAIN(501, "5.5.2 Invalid AUTH PLAIN response (expected authzid NUL authcid NUL password)"),
     AUTH_TOO_LONG(500, "5.5.6 Authentication exchange line is too long"),
+    AUTH_THROTTLED(421, "4.7.0 Too many failed authentication attempts; try again later"),
+
+    TLS_READY(220, "2.0.0 Ready to start TLS"),
+    TLS_SYNTAX(501, "5.5.4 Syntax: STARTTLS (no parameters)"),
+    TLS_UNAVAILABLE(454, "4.7.0 TLS not available"),
+    TLS_ACTIVE(503, "5.5.1 TLS already active"),
+    TLS_AFTER_AUTH(503, "5.5.1 STARTTLS is not allowed after AUTH"),
+
+    PROXY_UNTRUSTED(554, "5.7.1 Connections to this port must come through a trusted proxy"),
+    PROXY_HEADER_INVALID(421, "4.3.0 PROXY protocol header missing or invalid"),
 
     SENDER_OK(250, "2.1.0 Sender ok"),
     MAIL_SYNTAX(501, "5.5.4 Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8]"),

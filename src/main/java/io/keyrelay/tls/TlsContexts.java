@@ -1,7 +1,10 @@
 package io.keyrelay.tls;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -14,9 +17,11 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
@@ -44,13 +49,40 @@ public final class TlsContexts {
 
     /** A server context for the given PEM certificate chain and private key. */
     public static SSLContext server(Path certFile, Path keyFile) {
-        List<X509Certificate> chain = readCertificates(certFile);
-        if (chain.isEmpty()) {
-            throw new TlsMaterialException(certFile + ": no certificate found (expected BEGIN CERTIFICATE)", null);
+        return context(identity(read(certFile), certFile.toString(), read(keyFile), keyFile.toString()).keyManager());
+    }
+
+    /** A server context whose certificate comes from {@code keys} (which may change what it serves). */
+    static SSLContext context(X509ExtendedKeyManager keys) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new KeyManager[] {keys}, null, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new TlsMaterialException("cannot build a TLS context: " + e.getMessage(), e);
         }
-        PrivateKey key = readPrivateKey(keyFile);
+    }
+
+    /** A certificate chain (leaf first) and the JDK key manager that serves it with its private key. */
+    record Identity(List<X509Certificate> chain, X509ExtendedKeyManager keyManager) {
+        X509Certificate leaf() {
+            return chain.get(0);
+        }
+    }
+
+    /**
+     * The identity in PEM text: a certificate chain and its private key, checked to belong together. The names are
+     * the files', for messages.
+     */
+    static Identity identity(byte[] certPem, String certName, byte[] keyPem, String keyName) {
+        List<X509Certificate> chain = readCertificates(certPem, certName);
+        if (chain.isEmpty()) {
+            throw new TlsMaterialException(certName + ": no certificate found (expected BEGIN CERTIFICATE)", null);
+        }
+        PrivateKey key = readPrivateKey(keyPem, keyName);
         if (!matches(chain.get(0), key)) {
-            throw new TlsMaterialException(keyFile + ": private key does not belong to the certificate in " + certFile, null);
+            throw new TlsMaterialException(keyName + ": private key does not belong to the certificate in " + certName,
+                    null);
         }
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -59,12 +91,26 @@ public final class TlsContexts {
             ks.setKeyEntry("keyrelay", key, password, chain.toArray(new Certificate[0]));
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, password);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), null, null);
-            return ctx;
+            for (KeyManager km : kmf.getKeyManagers()) {
+                if (km instanceof X509ExtendedKeyManager x) {
+                    return new Identity(List.copyOf(chain), x);
+                }
+            }
+            throw new TlsMaterialException("the JDK offers no X509 key manager", null);
         } catch (GeneralSecurityException | IOException e) {
-            throw new TlsMaterialException("cannot build a TLS context from " + certFile + " and " + keyFile + ": "
+            throw new TlsMaterialException("cannot build a TLS context from " + certName + " and " + keyName + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** The bytes of a file; a missing or unreadable file is a {@link TlsMaterialException} naming it. */
+    static byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new TlsMaterialException(file + ": no such file", e);
+        } catch (IOException e) {
+            throw new TlsMaterialException(file + ": cannot read: " + e.getMessage(), e);
         }
     }
 
@@ -125,22 +171,25 @@ public final class TlsContexts {
     }
 
     static List<X509Certificate> readCertificates(Path file) {
-        try (var in = Files.newInputStream(file)) {
+        return readCertificates(read(file), file.toString());
+    }
+
+    static List<X509Certificate> readCertificates(byte[] pem, String name) {
+        try (var in = new ByteArrayInputStream(pem)) {
             Collection<? extends Certificate> all = CertificateFactory.getInstance("X.509").generateCertificates(in);
             List<X509Certificate> out = new ArrayList<>();
             for (Certificate c : all) {
                 out.add((X509Certificate) c);
             }
             return out;
-        } catch (NoSuchFileException e) {
-            throw new TlsMaterialException(file + ": no such file", e);
         } catch (IOException | GeneralSecurityException e) {
-            throw new TlsMaterialException(file + ": not a PEM certificate file: " + e.getMessage(), e);
+            throw new TlsMaterialException(name + ": not a PEM certificate file: " + e.getMessage(), e);
         }
     }
 
-    static PrivateKey readPrivateKey(Path file) {
-        try (Reader r = Files.newBufferedReader(file); PEMParser parser = new PEMParser(r)) {
+    static PrivateKey readPrivateKey(byte[] pem, String name) {
+        try (Reader r = new InputStreamReader(new ByteArrayInputStream(pem), StandardCharsets.US_ASCII);
+                PEMParser parser = new PEMParser(r)) {
             JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
             for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
                 if (o instanceof PEMKeyPair pair) { // PKCS#1 RSA or SEC1 EC (the public part may be absent)
@@ -150,12 +199,13 @@ public final class TlsContexts {
                     return converter.getPrivateKey(info);
                 }
             }
-            throw new TlsMaterialException(file + ": no private key found (expected BEGIN PRIVATE KEY,"
+            throw new TlsMaterialException(name + ": no private key found (expected BEGIN PRIVATE KEY,"
                     + " BEGIN RSA PRIVATE KEY or BEGIN EC PRIVATE KEY; encrypted keys are not supported)", null);
-        } catch (NoSuchFileException e) {
-            throw new TlsMaterialException(file + ": no such file", e);
-        } catch (IOException e) {
-            throw new TlsMaterialException(file + ": not a PEM private key: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof TlsMaterialException t) {
+                throw t;
+            }
+            throw new TlsMaterialException(name + ": not a PEM private key: " + e.getMessage(), e);
         }
     }
 

@@ -93,6 +93,29 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void proxyAndAuthLimits_areRead() throws Exception {
+        Path f = yaml("""
+                smtp:
+                  proxy_protocol: any
+                  proxy_trusted: [127.0.0.1, "10.1.0.0/16", "::ffff:192.0.2.0/120"]
+                  shutdown_grace: 45s
+                limits:
+                  auth_failures: 3
+                  auth_delay: 0
+                """);
+        RelayConfig c = ConfigLoader.load(f, Map.of());
+        assertThat(c.smtp().proxy().mode()).isEqualTo(RelayConfig.ProxyProtocol.ANY);
+        assertThat(c.smtp().proxy().trusted()).extracting(Object::toString)
+                .containsExactly("127.0.0.1", "10.1.0.0/16", "192.0.2.0/24");
+        assertThat(c.smtp().shutdownGrace()).isEqualTo(Duration.ofSeconds(45));
+        assertThat(c.authLimits()).isEqualTo(new RelayConfig.AuthLimits(3, Duration.ofMinutes(5),
+                Duration.ofMinutes(15), Duration.ZERO, 100_000));
+        ConfigLoader.Raw raw = ConfigLoader.read(f, Map.of());
+        assertThat(ConfigLoader.load(yaml(ConfigLoader.print(raw)), Map.of())).isEqualTo(c);
+        assertThat(ConfigLoader.load(null, Map.of()).smtp().proxy().enabled()).isFalse();
+    }
+
+    @Test
     void envName_followsThePathRule() {
         assertThat(Setting.DB_URL.envName()).isEqualTo("KEYRELAY_DB_URL");
         assertThat(Setting.SMTP_TLS_CERT.envName()).isEqualTo("KEYRELAY_SMTP_TLS_CERT");
@@ -121,6 +144,17 @@ class ConfigLoaderTest {
         "KEYRELAY_ADMIN_TLS|true|admin.tls: true needs smtp.tls.cert and smtp.tls.key",
         "KEYRELAY_ADMIN_SESSION_TIMEOUT|0s|admin.session_timeout: 0s must be longer than zero",
         "KEYRELAY_LOG_FORMAT|xml|log.format: xml is not one of plain, json",
+        "KEYRELAY_SMTP_PROXY_PROTOCOL|v3|smtp.proxy_protocol: v3 is not one of off, v1, v2, any",
+        "KEYRELAY_SMTP_PROXY_PROTOCOL|v2|smtp.proxy_trusted: is required when smtp.proxy_protocol is v2",
+        "KEYRELAY_SMTP_PROXY_TRUSTED|10.0.0.1/8|smtp.proxy_trusted: '10.0.0.1/8' has host bits set",
+        "KEYRELAY_SMTP_PROXY_TRUSTED|haproxy.local|smtp.proxy_trusted: 'haproxy.local' is not an IP address",
+        "KEYRELAY_SMTP_SHUTDOWN_GRACE|0s|smtp.shutdown_grace: 0s must be longer than zero",
+        "KEYRELAY_SMTP_TLS_RELOAD_INTERVAL|never|smtp.tls.reload_interval: never is not a duration",
+        "KEYRELAY_LIMITS_AUTH_FAILURES|0|limits.auth_failures: 0 is out of range (1 to 1000)",
+        "KEYRELAY_LIMITS_AUTH_WINDOW|0s|limits.auth_window: 0s must be longer than zero",
+        "KEYRELAY_LIMITS_AUTH_BAN|-1m|limits.auth_ban: -1m is not a duration",
+        "KEYRELAY_LIMITS_AUTH_DELAY|2m|limits.auth_delay: 2m is out of range (0 to 1m)",
+        "KEYRELAY_LIMITS_AUTH_TRACKED_ADDRESSES|10|limits.auth_tracked_addresses: 10 is out of range",
         "KEYRELAY_LIMITS_MESSAGES_PER_MINUTE|-1|limits.messages_per_minute: -1 is out of range (0 to 1000000000)",
         "KEYRELAY_LIMITS_MESSAGES_PER_DAY|lots|limits.messages_per_day: lots is not a whole number",
         "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",

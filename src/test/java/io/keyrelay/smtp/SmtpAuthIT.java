@@ -3,6 +3,7 @@ package io.keyrelay.smtp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.keyrelay.config.Setting;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
@@ -53,7 +54,9 @@ class SmtpAuthIT {
 
     @BeforeParameterizedClassInvocation
     void start(Kind kind) {
-        relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind).implicitTls().start();
+        // This class refuses many AUTHs from 127.0.0.1 on purpose; AuthThrottleIT is where throttling is tested.
+        relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind).implicitTls()
+                .set(Setting.LIMITS_AUTH_FAILURES, "1000").set(Setting.LIMITS_AUTH_DELAY, "0").start();
     }
 
     @AfterParameterizedClassInvocation

@@ -1,18 +1,28 @@
 package io.keyrelay.testing;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.util.List;
 import org.slf4j.LoggerFactory;
 
-/** Collects what a logger writes during a test, to assert on log lines (and on what they must never contain). */
+/**
+ * Collects what a logger writes during a test, to assert on log lines (and on what they must never contain). While
+ * capturing, the logger logs at INFO at least: CLI commands run in the same test JVM turn the root logger down to
+ * WARN, as they do for operators.
+ */
 public final class LogCapture implements AutoCloseable {
     private final Logger logger;
+    private final Level levelBefore;
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
     private LogCapture(Logger logger) {
         this.logger = logger;
+        this.levelBefore = logger.getLevel();
+        if (logger.getEffectiveLevel().isGreaterOrEqual(Level.WARN)) {
+            logger.setLevel(Level.INFO);
+        }
         appender.start();
         logger.addAppender(appender);
     }
@@ -31,9 +41,16 @@ public final class LogCapture implements AutoCloseable {
         return String.join("\n", messages());
     }
 
+    /** The lines logged at {@code level} or above, with their logger names. */
+    public List<String> atLeast(Level level) {
+        return appender.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(level))
+                .map(e -> e.getLevel() + " " + e.getLoggerName() + " - " + e.getFormattedMessage()).toList();
+    }
+
     @Override
     public void close() {
         logger.detachAppender(appender);
         appender.stop();
+        logger.setLevel(levelBefore);
     }
 }

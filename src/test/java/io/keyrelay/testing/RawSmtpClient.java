@@ -71,8 +71,18 @@ public final class RawSmtpClient implements AutoCloseable {
 
     /** Wraps a connection that speaks TLS from the first byte (implicit TLS). */
     public static RawSmtpClient connectTls(String host, int port, SSLContext tls) {
+        return connectTls(host, port, tls, null);
+    }
+
+    /** Implicit TLS from the given local (loopback) address; null lets the system choose. */
+    public static RawSmtpClient connectTls(String host, int port, SSLContext tls, String localAddress) {
         try {
-            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(host, port);
+            Socket plain = new Socket();
+            if (localAddress != null) {
+                plain.bind(new InetSocketAddress(InetAddress.getByName(localAddress), 0));
+            }
+            plain.connect(new InetSocketAddress(host, port), 5000);
+            SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
             s.setSoTimeout(20_000);
             s.startHandshake();
             return new RawSmtpClient(s);
@@ -119,6 +129,11 @@ public final class RawSmtpClient implements AutoCloseable {
 
     public void startTls(SSLContext tls) {
         command("STARTTLS").assertCode(220);
+        handshake(tls);
+    }
+
+    /** Starts TLS on this connection now (after the server's 220 to STARTTLS, read by the caller). */
+    public void handshake(SSLContext tls) {
         try {
             SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(socket, "localhost", socket.getPort(), true);
             s.setUseClientMode(true);
@@ -213,6 +228,24 @@ public final class RawSmtpClient implements AutoCloseable {
             return false;
         } catch (IOException e) {
             return true; // reset counts as closed
+        }
+    }
+
+    /**
+     * True if the server closed the connection within the timeout, whatever it sent first (a TLS alert, say,
+     * which is not an SMTP reply).
+     */
+    public boolean closedByServerAfterAnyBytes() {
+        try {
+            socket.setSoTimeout(5000);
+            while (in.read() != -1) {
+                // discard
+            }
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
         }
     }
 

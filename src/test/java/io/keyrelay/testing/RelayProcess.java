@@ -98,9 +98,17 @@ public final class RelayProcess implements AutoCloseable {
         return process;
     }
 
+    /**
+     * Sends SIGTERM, without waiting. Through the {@link ProcessHandle}: {@code Process.destroy()} also closes the
+     * process's output pipes on our side, and what it logs while shutting down would be lost.
+     */
+    public void sigterm() {
+        process.toHandle().destroy();
+    }
+
     /** Sends SIGTERM and waits for the exit code. */
     public int terminate(Duration timeout) {
-        process.destroy();
+        sigterm();
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();

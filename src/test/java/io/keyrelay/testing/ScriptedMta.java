@@ -34,6 +34,19 @@ public final class ScriptedMta implements AutoCloseable {
     private volatile String mailReply = "250 2.1.0 Ok";
     private volatile Function<byte[], String> dataReply = d -> "250 2.0.0 Ok: queued as SCRIPTED";
     private volatile boolean dropMidData;
+    private volatile boolean lenientEndOfData;
+    private volatile AfterData afterData = AfterData.REPLY;
+    private volatile boolean dropAtRcpt;
+
+    /** What the MTA does once it has read a whole message. */
+    public enum AfterData {
+        /** Answers with {@link #dataReply} (and keeps the message if that is a 2xx). */
+        REPLY,
+        /** Closes the connection without a reply and without keeping the message: a crash before the commit. */
+        CLOSE,
+        /** Keeps quiet, neither replying nor keeping the message, until the client goes away. */
+        SILENT
+    }
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     public ScriptedMta() {
@@ -68,6 +81,27 @@ public final class ScriptedMta implements AutoCloseable {
     /** Close the connection after reading some DATA bytes, without replying. */
     public ScriptedMta dropMidData(boolean drop) {
         this.dropMidData = drop;
+        return this;
+    }
+
+    /**
+     * Behave like the MTAs the 2023 SMTP-smuggling research exploited: a line that is a lone dot ends the data
+     * whatever the line break around it — CR, LF or CRLF — so {@code <LF>.<LF>} inside a message would end it
+     * here and let what follows run as commands.
+     */
+    public ScriptedMta lenientEndOfData(boolean lenient) {
+        this.lenientEndOfData = lenient;
+        return this;
+    }
+
+    public ScriptedMta afterData(AfterData behaviour) {
+        this.afterData = behaviour;
+        return this;
+    }
+
+    /** Close the connection, without a reply, when a RCPT TO arrives. */
+    public ScriptedMta dropAtRcpt(boolean drop) {
+        this.dropAtRcpt = drop;
         return this;
     }
 
@@ -109,6 +143,9 @@ public final class ScriptedMta implements AutoCloseable {
                     to.clear();
                     say(out, mailReply);
                 } else if (upper.startsWith("RCPT TO:")) {
+                    if (dropAtRcpt) {
+                        return;
+                    }
                     String addr = line.substring(8).replace("<", "").replace(">", "").strip();
                     String r = rcptReplies.getOrDefault(addr.toLowerCase(java.util.Locale.ROOT), "250 2.1.5 Ok");
                     if (r.startsWith("2")) {
@@ -121,7 +158,16 @@ public final class ScriptedMta implements AutoCloseable {
                         in.readNBytes(10);
                         return;
                     }
-                    byte[] data = readData(in);
+                    byte[] data = lenientEndOfData ? readDataLeniently(in) : readData(in);
+                    if (afterData == AfterData.CLOSE) {
+                        return;
+                    }
+                    if (afterData == AfterData.SILENT) {
+                        while (in.read() != -1) {
+                            // wait for the client to give up
+                        }
+                        return;
+                    }
                     String r = dataReply.apply(data);
                     if (r.startsWith("2")) {
                         received.add(new Received(from, List.copyOf(to), data));
@@ -164,6 +210,33 @@ public final class ScriptedMta implements AutoCloseable {
                 b.write(l, start, l.length - start);
             }
             prev = c;
+        }
+        throw new IOException("EOF in DATA");
+    }
+
+    private static byte[] readDataLeniently(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        boolean lineStart = true;
+        int c;
+        while ((c = in.read()) != -1) {
+            if (lineStart && c == '.') {
+                in.mark(2);
+                int next = in.read();
+                if (next == '\r' || next == '\n') {
+                    if (next == '\r') {
+                        in.mark(1);
+                        if (in.read() != '\n') {
+                            in.reset();
+                        }
+                    }
+                    return b.toByteArray();
+                }
+                in.reset(); // a stuffed dot: dropped
+                lineStart = false;
+                continue;
+            }
+            b.write(c);
+            lineStart = c == '\r' || c == '\n';
         }
         throw new IOException("EOF in DATA");
     }
