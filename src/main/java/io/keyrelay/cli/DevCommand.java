@@ -55,6 +55,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
             generated = true;
         }
         Path outbox = dataDir.resolve("outbox").toAbsolutePath().normalize();
+        ServeCommand.StopRequest stop = ServeCommand.listenForStop();
         RelayRuntime runtime = new RelayRuntime(config, outbox);
         PrintWriter out = spec.commandLine().getOut();
         try {
@@ -67,7 +68,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
             runtime.close();
             throw e;
         }
-        ServeCommand.runUntilStopped(runtime);
+        ServeCommand.runUntilStopped(runtime, stop);
         return 0;
     }
 
