@@ -18,12 +18,14 @@ COPY config/ /etc/keyrelay/
 
 # Configuration comes from KEYRELAY_* variables (see README); these are the container's defaults.
 ENV KEYRELAY_DATA_DIR=/var/lib/keyrelay \
-    KEYRELAY_ADMIN_LISTEN=0.0.0.0 \
-    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Dlogback.configurationFile=/etc/keyrelay/logback.xml"
+    KEYRELAY_ADMIN_LISTEN=0.0.0.0
 
 USER keyrelay
 WORKDIR /var/lib/keyrelay
 VOLUME ["/var/lib/keyrelay"]
 EXPOSE 587 465 8080
-ENTRYPOINT ["java", "-jar", "/opt/keyrelay/keyrelay.jar"]
+# JVM options on the command line rather than in JAVA_TOOL_OPTIONS, which the JVM echoes to stderr on every command
+# (add your own through JAVA_TOOL_OPTIONS all the same).
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", \
+            "-Dlogback.configurationFile=/etc/keyrelay/logback.xml", "-jar", "/opt/keyrelay/keyrelay.jar"]
 CMD ["--help"]
