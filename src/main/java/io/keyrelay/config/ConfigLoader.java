@@ -219,6 +219,7 @@ public final class ConfigLoader {
                 v.string(Setting.DOWNSTREAM_USERNAME),
                 v.string(Setting.DOWNSTREAM_PASSWORD),
                 v.intIn(Setting.DOWNSTREAM_POOL_SIZE, 1, 10_000),
+                v.bool(Setting.DOWNSTREAM_PIPELINING),
                 v.positiveDuration(Setting.DOWNSTREAM_CONNECT_TIMEOUT),
                 v.positiveDuration(Setting.DOWNSTREAM_READ_TIMEOUT));
         var cache = new RelayConfig.Cache(

@@ -126,7 +126,8 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
 
     /** The downstream MTA. {@code host} is null when none is configured; {@code caFile} null for the JVM default. */
     public record Downstream(String host, int port, DownstreamTls tls, boolean tlsVerify, Path caFile,
-            String username, String password, int poolSize, Duration connectTimeout, Duration readTimeout) {
+            String username, String password, int poolSize, boolean pipelining, Duration connectTimeout,
+            Duration readTimeout) {
         public Downstream {
             if (!password.isEmpty() && username.isEmpty()) {
                 throw new ConfigException(Setting.DOWNSTREAM_USERNAME.key(),

@@ -88,6 +88,9 @@ public enum Setting {
     DOWNSTREAM_PASSWORD("downstream.password", "", true, "AUTH password at the downstream."),
     DOWNSTREAM_POOL_SIZE("downstream.pool_size", "32", false,
             "Most open downstream connections; they are reused across messages."),
+    DOWNSTREAM_PIPELINING("downstream.pipelining", "true", false,
+            "When the downstream offers PIPELINING, send MAIL FROM together with the first RCPT TO (one round trip"
+                    + " less per message); a refused sender then reaches the client as the answer to its RCPT TO."),
     DOWNSTREAM_CONNECT_TIMEOUT("downstream.connect_timeout", "10s", false, "Timeout to connect to the downstream."),
     DOWNSTREAM_READ_TIMEOUT("downstream.read_timeout", "5m", false,
             "Timeout for each downstream reply (RFC 5321 suggests up to 10m for the end of DATA)."),

@@ -12,7 +12,9 @@ public interface Downstream extends AutoCloseable {
 
     /**
      * Starts a transaction with MAIL FROM. Returns the transaction, or throws: {@link Rejected} when the downstream
-     * refused the sender (its reply is passed on), {@link DownstreamException} when it could not be asked.
+     * refused the sender (its reply is passed on), {@link DownstreamException} when it could not be asked. A
+     * downstream that pipelines may send MAIL FROM with the first recipient instead; its refusal of the sender is
+     * then the reply {@link Transaction#recipient} returns.
      */
     Transaction begin(String sender, MailParams params) throws Rejected, DownstreamException;
 

@@ -1,5 +1,6 @@
 package io.keyrelay.relay;
 
+import io.keyrelay.net.IdleWatchdog;
 import io.keyrelay.tls.TlsContexts;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -31,6 +32,7 @@ final class SmtpClientConnection implements Closeable {
     private static final int MAX_REPLY_LINE = 4096;
     private static final int MAX_REPLY_LINES = 200;
     private static final int BUFFER = 64 * 1024;
+    private static final byte[] CRLF = {'\r', '\n'};
 
     /** How to reach and talk to the downstream. {@code sslContext} is null for {@code tls = none}. */
     record Settings(String host, int port, Mode mode, SSLContext sslContext, boolean verifyHost, String heloName,
@@ -44,6 +46,9 @@ final class SmtpClientConnection implements Closeable {
     enum Mode { NONE, STARTTLS, IMPLICIT }
 
     private Socket socket;
+    /** The TCP socket under {@link #socket} (the same one without TLS). */
+    private Socket rawSocket;
+    private IdleWatchdog.Watch watch;
     private InputStream in;
     private OutputStream out;
     private final Set<String> extensions = new HashSet<>();
@@ -57,11 +62,15 @@ final class SmtpClientConnection implements Closeable {
 
     private SmtpClientConnection() {}
 
-    /** Connects, reads the greeting, says EHLO, upgrades to TLS and authenticates as configured. */
-    static SmtpClientConnection open(Settings s) throws DownstreamException {
+    /**
+     * Connects, reads the greeting, says EHLO, upgrades to TLS and authenticates as configured. Until then reads
+     * are timed by {@code SO_TIMEOUT}; afterwards by {@code watchdog} (no timer per read on the hot path).
+     */
+    static SmtpClientConnection open(Settings s, IdleWatchdog watchdog) throws DownstreamException {
         SmtpClientConnection c = new SmtpClientConnection();
         try {
             c.connect(s);
+            c.watchWith(watchdog);
             return c;
         } catch (DownstreamException e) {
             c.close();
@@ -87,6 +96,7 @@ final class SmtpClientConnection implements Closeable {
         raw.connect(new InetSocketAddress(s.host(), s.port()), s.connectTimeoutMs());
         raw.setSoTimeout(s.readTimeoutMs());
         socket = raw;
+        rawSocket = raw;
         if (s.mode() == Mode.IMPLICIT) {
             socket = upgrade(raw, s);
         }
@@ -106,6 +116,14 @@ final class SmtpClientConnection implements Closeable {
         if (s.username() != null && !s.username().isEmpty()) {
             authenticate(s);
         }
+    }
+
+    private void watchWith(IdleWatchdog watchdog) throws IOException {
+        Socket raw = rawSocket;
+        watch = watchdog.watch(raw);
+        in = watch.wrap(in);
+        out = new BufferedOutputStream(watch.wrap(socket.getOutputStream()), BUFFER); // nothing is buffered now
+        raw.setSoTimeout(0);
     }
 
     private static SSLSocket upgrade(Socket plain, Settings s) throws IOException {
@@ -189,10 +207,34 @@ final class SmtpClientConnection implements Closeable {
     Reply command(String line) throws IOException {
         try {
             out.write(line.getBytes(StandardCharsets.UTF_8));
-            out.write('\r');
-            out.write('\n');
+            out.write(CRLF);
             out.flush();
             return readReply();
+        } catch (IOException e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /**
+     * Sends two commands in one write (RFC 2920 pipelining: MAIL FROM and the first RCPT TO) and returns both
+     * replies. If the first is 421 the downstream is closing: the second is not waited for and is null.
+     */
+    Reply[] pipelined(String first, String second) throws IOException {
+        try {
+            byte[] a = first.getBytes(StandardCharsets.UTF_8);
+            byte[] b = second.getBytes(StandardCharsets.UTF_8);
+            out.write(a);
+            out.write(CRLF);
+            out.write(b);
+            out.write(CRLF);
+            out.flush();
+            Reply r1 = readReply();
+            if (r1.code() == 421) {
+                broken = true;
+                return new Reply[] {r1, null};
+            }
+            return new Reply[] {r1, readReply()};
         } catch (IOException e) {
             broken = true;
             throw e;
@@ -340,6 +382,9 @@ final class SmtpClientConnection implements Closeable {
     @Override
     public void close() {
         broken = true;
+        if (watch != null) {
+            watch.close();
+        }
         if (socket != null) {
             try {
                 socket.close();

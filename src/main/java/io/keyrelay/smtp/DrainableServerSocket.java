@@ -7,6 +7,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.UnaryOperator;
 
 /**
  * A listening socket (plain or TLS) that can stop accepting before its SubEthaSMTP server stops.
@@ -21,11 +22,14 @@ import java.util.concurrent.CountDownLatch;
  */
 final class DrainableServerSocket extends ServerSocket {
     private final ServerSocket socket;
+    private final UnaryOperator<Socket> wrap;
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean accepting = true;
 
-    DrainableServerSocket(ServerSocket socket) throws IOException {
+    /** {@code wrap} is applied to every accepted socket (to time its reads, {@code WatchedSocket}). */
+    DrainableServerSocket(ServerSocket socket, UnaryOperator<Socket> wrap) throws IOException {
         this.socket = socket;
+        this.wrap = wrap;
     }
 
     /** Closes the listening socket; new connections are refused by the system from now on. */
@@ -46,7 +50,7 @@ final class DrainableServerSocket extends ServerSocket {
     public Socket accept() throws IOException {
         if (accepting) {
             try {
-                return socket.accept();
+                return wrap.apply(socket.accept());
             } catch (IOException e) {
                 if (accepting) {
                     throw e;

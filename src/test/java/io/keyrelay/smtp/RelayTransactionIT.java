@@ -227,27 +227,63 @@ class RelayTransactionIT {
     }
 
     @Test
-    void downstreamRefusals_atMailAndData_arePassedThrough_andNothingIsAcknowledged() {
+    void pipelinedDownstream_getsMailFromWithTheFirstRcpt_andARefusedSenderIsTheAnswerToRcpt() {
         try (ScriptedMta mta = new ScriptedMta();
                 RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-refuse")).store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("refuse");
             try (RawSmtpClient c = r.authenticated(k.secret())) {
                 mta.mailReply("451 4.3.2 Try again later");
-                RawSmtpClient.Reply m = c.command("MAIL FROM:<a@example.com>").assertCode(451);
-                assertThat(m.text()).isEqualTo("4.3.2 Try again later");
+                c.command("MAIL FROM:<a@example.com>").assertCode(250); // keyrelay's own checks passed
+                assertThat(mta.mailCommands()).isZero(); // not sent on its own
+                RawSmtpClient.Reply rcpt = c.command("RCPT TO:<x@dest.test>").assertCode(451);
+                assertThat(rcpt.text()).isEqualTo("4.3.2 Try again later");
+                mta.mailReply("553 5.7.1 Sender refused");
+                RawSmtpClient.Reply again = c.command("RCPT TO:<y@dest.test>").assertCode(553); // MAIL FROM sent again
+                assertThat(again.text()).isEqualTo("5.7.1 Sender refused");
+                c.command("DATA").assertCode(503); // no recipient was accepted
+                c.command("RSET").assertCode(250);
+                assertThat(mta.mailCommands()).isEqualTo(2);
+                assertThat(mta.pipelinedMailCommands()).isEqualTo(2);
+
                 mta.mailReply("250 2.1.0 Ok");
-                mta.dataReply(d -> "554 5.7.1 Message refused as spam");
-                RawSmtpClient.Reply d = c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes());
-                assertThat(d.code()).isEqualTo(554);
-                assertThat(d.text()).isEqualTo("5.7.1 Message refused as spam");
-                mta.dataReply(x -> "421 4.3.0 closing");
-                RawSmtpClient.Reply closing = c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes());
-                assertThat(closing.code()).isEqualTo(451);
-                mta.dataReply(x -> "250 2.0.0 fine");
-                c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes()).assertCode(250);
+                assertDataRefusalsArePassedThrough(c, mta);
+                assertThat(mta.pipelinedMailCommands()).isEqualTo(mta.mailCommands()); // every MAIL FROM went with a RCPT TO
             }
             assertThat(mta.received()).hasSize(1);
         }
+    }
+
+    @Test
+    void withoutPipelining_mailFromIsRelayedOnItsOwn_andARefusedSenderIsTheAnswerToMail() {
+        for (boolean offered : new boolean[] {false, true}) {
+            try (ScriptedMta mta = new ScriptedMta().pipelining(offered);
+                    RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-nopipe-" + offered)).store(kind)
+                            .downstreamPort(mta.port()).set(Setting.DOWNSTREAM_PIPELINING, offered ? "false" : "true")
+                            .start()) {
+                CreatedKey k = r.createKey("nopipe");
+                try (RawSmtpClient c = r.authenticated(k.secret())) {
+                    mta.mailReply("451 4.3.2 Try again later");
+                    RawSmtpClient.Reply m = c.command("MAIL FROM:<a@example.com>").assertCode(451);
+                    assertThat(m.text()).isEqualTo("4.3.2 Try again later");
+                    mta.mailReply("250 2.1.0 Ok");
+                    assertDataRefusalsArePassedThrough(c, mta);
+                }
+                assertThat(mta.received()).hasSize(1);
+                assertThat(mta.pipelinedMailCommands()).isZero();
+            }
+        }
+    }
+
+    private static void assertDataRefusalsArePassedThrough(RawSmtpClient c, ScriptedMta mta) {
+        mta.dataReply(d -> "554 5.7.1 Message refused as spam");
+        RawSmtpClient.Reply d = c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes());
+        assertThat(d.code()).isEqualTo(554);
+        assertThat(d.text()).isEqualTo("5.7.1 Message refused as spam");
+        mta.dataReply(x -> "421 4.3.0 closing");
+        RawSmtpClient.Reply closing = c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes());
+        assertThat(closing.code()).isEqualTo(451);
+        mta.dataReply(x -> "250 2.0.0 fine");
+        c.send("a@example.com", List.of("x@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes()).assertCode(250);
     }
 
     @Test

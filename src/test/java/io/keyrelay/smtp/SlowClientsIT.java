@@ -72,6 +72,49 @@ class SlowClientsIT {
     }
 
     @Test
+    void idleTimeout_closesSessionsOverStartTls_andOnTheImplicitTlsPort_andNotOnesThatKeepTalking() {
+        try (ScriptedMta mta = new ScriptedMta();
+                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
+                        .set(Setting.SMTP_IDLE_TIMEOUT, "1s").start()) {
+            CreatedKey key = relay.createKey("tls-idle");
+            long t0 = System.nanoTime();
+            try (RawSmtpClient tls = relay.connect()) {
+                tls.expect(220);
+                tls.ehlo();
+                tls.startTls(relay.clientTls());
+                tls.ehlo();
+                // the 421 arrives inside TLS, from the watchdog-timed plain socket under it
+                RawSmtpClient.Reply r = tls.read().assertCode(421);
+                assertThat(r.text()).isEqualTo("Timeout waiting for data from client.");
+                assertThat(tls.closedByServer()).isTrue();
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
+            try (RawSmtpClient implicit = RawSmtpClient.connectTls("127.0.0.1", relay.implicitTlsPort(), relay.clientTls())) {
+                implicit.expect(220);
+                implicit.read().assertCode(421); // SO_TIMEOUT on the implicit-TLS listener
+                assertThat(implicit.closedByServer()).isTrue();
+            }
+            try (RawSmtpClient talker = relay.authenticated(key.secret())) {
+                for (int i = 0; i < 6; i++) { // 3 s in all: the timeout is per wait, not per session
+                    sleep(500);
+                    talker.command("NOOP").assertCode(250);
+                }
+                talker.send("a@example.com", List.of("talker@dest.test"), "Subject: t\r\n\r\nt\r\n".getBytes())
+                        .assertCode(250);
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
     void moreThanMaxConnections_get421_andASlotFreedIsUsableAgain() {
         try (ScriptedMta mta = new ScriptedMta();
                 RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())

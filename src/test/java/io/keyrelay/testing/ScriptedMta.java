@@ -37,6 +37,9 @@ public final class ScriptedMta implements AutoCloseable {
     private volatile boolean lenientEndOfData;
     private volatile AfterData afterData = AfterData.REPLY;
     private volatile boolean dropAtRcpt;
+    private volatile boolean pipelining = true;
+    private final AtomicInteger mailCommands = new AtomicInteger();
+    private final AtomicInteger mailsWithMoreInTheSameRead = new AtomicInteger();
 
     /** What the MTA does once it has read a whole message. */
     public enum AfterData {
@@ -99,6 +102,22 @@ public final class ScriptedMta implements AutoCloseable {
         return this;
     }
 
+    /** Whether EHLO offers PIPELINING (it does unless told otherwise). */
+    public ScriptedMta pipelining(boolean offer) {
+        this.pipelining = offer;
+        return this;
+    }
+
+    /** MAIL FROM commands received. */
+    public int mailCommands() {
+        return mailCommands.get();
+    }
+
+    /** MAIL FROM commands that arrived with more (the first RCPT TO) already in the same read: pipelined. */
+    public int pipelinedMailCommands() {
+        return mailsWithMoreInTheSameRead.get();
+    }
+
     /** Close the connection, without a reply, when a RCPT TO arrives. */
     public ScriptedMta dropAtRcpt(boolean drop) {
         this.dropAtRcpt = drop;
@@ -137,14 +156,24 @@ public final class ScriptedMta implements AutoCloseable {
             while ((line = readLine(in)) != null) {
                 String upper = line.toUpperCase(java.util.Locale.ROOT);
                 if (upper.startsWith("EHLO")) {
-                    say(out, "250-scripted.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-SIZE 100000000\r\n250 PIPELINING");
+                    say(out, "250-scripted.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-SIZE 100000000\r\n250 "
+                            + (pipelining ? "PIPELINING" : "DSN"));
                 } else if (upper.startsWith("MAIL FROM:")) {
-                    from = line.substring(10);
+                    mailCommands.incrementAndGet();
+                    if (in.available() > 0) {
+                        mailsWithMoreInTheSameRead.incrementAndGet();
+                    }
+                    String reply = mailReply;
+                    from = reply.startsWith("2") ? line.substring(10) : null;
                     to.clear();
-                    say(out, mailReply);
+                    say(out, reply);
                 } else if (upper.startsWith("RCPT TO:")) {
                     if (dropAtRcpt) {
                         return;
+                    }
+                    if (from == null) {
+                        say(out, "503 5.5.1 Error: need MAIL command");
+                        continue;
                     }
                     String addr = line.substring(8).replace("<", "").replace(">", "").strip();
                     String r = rcptReplies.getOrDefault(addr.toLowerCase(java.util.Locale.ROOT), "250 2.1.5 Ok");
