@@ -35,6 +35,17 @@ class SmtpPathTest {
     }
 
     @Test
+    void receivedHeader_date_isReusedWithinItsSecond_only() {
+        java.time.ZonedDateTime t = java.time.ZonedDateTime.parse("2026-11-30T01:02:03.100Z");
+        assertThat(ReceivedHeader.date(t)).isEqualTo("Mon, 30 Nov 2026 01:02:03 +0000");
+        assertThat(ReceivedHeader.date(t.plusNanos(800_000_000))).isEqualTo("Mon, 30 Nov 2026 01:02:03 +0000");
+        assertThat(ReceivedHeader.date(t.plusSeconds(1))).isEqualTo("Mon, 30 Nov 2026 01:02:04 +0000");
+        assertThat(ReceivedHeader.date(t.plusSeconds(1).withZoneSameInstant(java.time.ZoneOffset.ofHours(2))))
+                .isEqualTo("Mon, 30 Nov 2026 03:02:04 +0200");
+        assertThat(ReceivedHeader.date(t.minusDays(1))).isEqualTo("Sun, 29 Nov 2026 01:02:03 +0000");
+    }
+
+    @Test
     void receivedHeader_cleansTheHelo_andWritesAddressLiterals() throws Exception {
         assertThat(ReceivedHeader.clean("evil\r\nX-Injected: 1 (x);")).doesNotContain("\r", "\n", "(", ";");
         assertThat(ReceivedHeader.literal(java.net.InetAddress.getByName("::1"))).isEqualTo("[IPv6:::1]");
