@@ -4,6 +4,7 @@ import io.javalin.http.Context;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.KeyAuthenticator;
+import io.keyrelay.smtp.AuthThrottle;
 import java.net.InetAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,10 +21,13 @@ final class AdminAuth {
 
     private final KeyAuthenticator authenticator;
     private final AdminMeters meters;
+    private final AuthThrottle throttle;
 
-    AdminAuth(KeyAuthenticator authenticator, AdminMeters meters) {
+    /** {@code throttle} (may be null) counts failed authentications per address and refuses banned ones. */
+    AdminAuth(KeyAuthenticator authenticator, AdminMeters meters, AuthThrottle throttle) {
         this.authenticator = authenticator;
         this.meters = meters;
+        this.throttle = throttle;
     }
 
     /** Checks the key in the request's {@code Authorization} header (API and metrics callers). */
@@ -34,8 +38,24 @@ final class AdminAuth {
 
     /** Checks a key presented in this request. */
     Caller check(String surface, String rawKey, InetAddress client, Access access) {
+        refuseIfBanned(surface, client);
         // Grants are checked here rather than by the authenticator: "view" access is satisfied by either of two.
         return decide(surface, authenticator.authenticate(rawKey, client, null), client, access);
+    }
+
+    /**
+     * A client address that failed too often (here or at SMTP AUTH: {@code limits.auth_failures} within
+     * {@code limits.auth_window}) is refused with 429 for {@code limits.auth_ban}, before its key is looked at.
+     */
+    private void refuseIfBanned(String surface, InetAddress client) {
+        if (throttle == null) {
+            return;
+        }
+        throttle.bannedUntil(client).ifPresent(until -> {
+            meters.auth(surface, "denied", "throttled");
+            throw ApiError.TOO_MANY_FAILURES.with("too many failed authentications from " + client.getHostAddress()
+                    + "; try again after " + until.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+        });
     }
 
     /** Checks the key a console session signed in with, known here only by its hash. */
@@ -64,6 +84,13 @@ final class AdminAuth {
             case AuthDecision.Denied d -> {
                 meters.auth(surface, decision);
                 refused(surface, d.reason().wireName(), d.key(), client);
+                if (throttle != null) {
+                    if (throttle.failed(client) == AuthThrottle.Outcome.BANNED) {
+                        log.warn("admin {}: client {} refused for {} after too many failed authentications", surface,
+                                client.getHostAddress(), throttle.limits().ban());
+                    }
+                    throttle.pauseAfterFailure(); // limits.auth_delay; requests run on virtual threads
+                }
                 if (d.reason() == AuthDecision.Reason.IP_NOT_ALLOWED) {
                     throw ApiError.FORBIDDEN.with("this API key may not be used from " + client.getHostAddress());
                 }

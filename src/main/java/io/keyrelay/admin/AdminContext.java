@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyService;
+import io.keyrelay.smtp.AuthThrottle;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.Objects;
@@ -16,9 +17,17 @@ import java.util.function.Supplier;
  *     see {@link Readiness} for composing one from several checks
  * @param clock used for what the admin server itself decides about time (key status in views, console session
  *     lifetimes)
+ * @param throttle failed authentications per client address, shared with SMTP AUTH (the same keys are guessed
+ *     on either surface); null for none
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
-        Supplier<Optional<String>> readiness, Clock clock) {
+        Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle) {
+    /** Without throttling of failed authentications (for tests that do not need it). */
+    public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
+            Supplier<Optional<String>> readiness, Clock clock) {
+        this(keys, authenticator, registry, readiness, clock, null);
+    }
+
     public AdminContext {
         Objects.requireNonNull(keys, "keys");
         Objects.requireNonNull(authenticator, "authenticator");

@@ -82,7 +82,7 @@ public final class AdminServer implements AutoCloseable {
 
     private static Javalin build(RelayConfig.Admin config, AdminContext ctx, int port, SSLContext given) {
         AdminMeters meters = new AdminMeters(ctx.registry());
-        AdminAuth auth = new AdminAuth(ctx.authenticator(), meters);
+        AdminAuth auth = new AdminAuth(ctx.authenticator(), meters, ctx.throttle());
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
         ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock());

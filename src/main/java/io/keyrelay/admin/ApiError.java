@@ -21,6 +21,7 @@ public enum ApiError {
     NOT_FOUND(404, "resource not found", "1600"),
     CONFLICT(409, "resource in use", "1602"),
     UNSUPPORTED_MEDIA_TYPE(415, "Unsupported Content-Type header", "1700"),
+    TOO_MANY_FAILURES(429, "too many failed authentication attempts", "1100"),
     UNAVAILABLE(503, "server resources unavailable", "1502"),
     INTERNAL(500, "internal server error", "1500");
 

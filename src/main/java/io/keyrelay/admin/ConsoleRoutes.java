@@ -83,6 +83,7 @@ final class ConsoleRoutes {
                 case FORBIDDEN -> "This key may not sign in to the console here: it needs api_keys/manage or"
                         + " api_keys/view, and its allowed IPs must include this address.";
                 case UNAVAILABLE -> "The key store cannot be reached right now. Try again shortly.";
+                case TOO_MANY_FAILURES -> "Too many failed sign-ins from this address. Try again later.";
                 default -> "That key was not accepted.";
             }, null);
             return;

@@ -110,8 +110,9 @@ public final class RelayRuntime implements AutoCloseable {
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
-            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator,
-                    new AuthThrottle(config.authLimits(), clock, Thread::sleep), downstream, metrics, clock, draining, limiter,
+            // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
+            AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
+            smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
                     audit),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
@@ -124,7 +125,8 @@ public final class RelayRuntime implements AutoCloseable {
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock), tls).start()) : null;
+                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle), tls).start())
+                    : null;
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {

@@ -12,6 +12,7 @@ import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.smtp.AuthThrottle;
 import io.keyrelay.store.Database;
 import io.keyrelay.testing.MutableClock;
 import io.keyrelay.testing.TestDatabases;
@@ -49,7 +50,7 @@ final class AdminFixture implements AutoCloseable {
     final AdminServer server;
     HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
-    private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config) {
+    private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config, RelayConfig.AuthLimits limits) {
         testDb = TestDatabases.create(kind, dir);
         database = Database.open(testDb.db(), testDb.dataDir());
         database.migrate();
@@ -60,18 +61,27 @@ final class AdminFixture implements AutoCloseable {
         keys.onChange(lookup::invalidate);
         authenticator = new KeyAuthenticator(KeyHasher.sha256(), lookup, clock, null);
         serverMetrics = ServerMetrics.bind(registry, database.hikari(), lookup);
-        AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock);
+        AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
+                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep));
         server = AdminServer.onPort(config, ctx, 0).start();
     }
 
     static AdminFixture start(TestDatabases.Kind kind, Path dir) {
-        return new AdminFixture(kind, dir, new RelayConfig.Admin(InetAddress.getLoopbackAddress(), 8080,
-                Duration.ofMinutes(30), null));
+        return new AdminFixture(kind, dir, defaultConfig(), null);
     }
 
     /** With this admin configuration (its port is ignored: the server takes an ephemeral one). */
     static AdminFixture start(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config) {
-        return new AdminFixture(kind, dir, config);
+        return new AdminFixture(kind, dir, config, null);
+    }
+
+    /** With failed authentications throttled per address under these limits (on the fixture's clock). */
+    static AdminFixture throttled(TestDatabases.Kind kind, Path dir, RelayConfig.AuthLimits limits) {
+        return new AdminFixture(kind, dir, defaultConfig(), limits);
+    }
+
+    private static RelayConfig.Admin defaultConfig() {
+        return new RelayConfig.Admin(InetAddress.getLoopbackAddress(), 8080, Duration.ofMinutes(30), null);
     }
 
     /** Creates a key directly through the service (as the CLI would). */

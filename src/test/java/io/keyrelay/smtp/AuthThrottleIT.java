@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keyrelay.config.Setting;
 import io.keyrelay.keys.CreatedKey;
+import io.keyrelay.testing.FreePorts;
 import io.keyrelay.testing.LogCapture;
+import io.keyrelay.testing.RawHttp;
 import io.keyrelay.testing.RawSmtpClient;
 import io.keyrelay.testing.RelayHarness;
 import java.nio.file.Path;
@@ -47,8 +49,9 @@ class AuthThrottleIT {
 
     @Test
     void tooManyFailures_getTheAddressRefused_atAuthAndAtConnect_whileOtherAddressesCarryOn() {
+        int adminPort = FreePorts.pick();
         try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
-                .set(Setting.LIMITS_AUTH_DELAY, "10ms").start();
+                .set(Setting.LIMITS_AUTH_DELAY, "10ms").set(Setting.ADMIN_PORT, Integer.toString(adminPort)).start();
                 LogCapture log = LogCapture.of("io.keyrelay")) {
             CreatedKey good = relay.createKey("good");
             List<String> guesses = new ArrayList<>();
@@ -71,6 +74,10 @@ class AuthThrottleIT {
                 assertThat(c.read().assertCode(421).text()).startsWith("4.7.0");
                 assertThat(c.closedByServer()).as("refused at connect").isTrue();
             }
+            // The ban covers the admin API too (one throttle for both: the same keys can be guessed on either).
+            assertThat(RawHttp.status("127.0.0.2", adminPort, "/api/v1/api-keys", good.secret())).isEqualTo(429);
+            assertThat(RawHttp.status("127.0.0.3", adminPort, "/api/v1/api-keys", good.secret()))
+                    .as("not banned; the key lacks api_keys/view").isEqualTo(403);
             try (RawSmtpClient c = relay.connectFrom("127.0.0.3")) {
                 c.expect(220);
                 c.ehlo();
