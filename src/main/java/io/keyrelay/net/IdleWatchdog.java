@@ -173,19 +173,12 @@ public final class IdleWatchdog implements AutoCloseable {
 
         @Override
         public int read() throws IOException {
-            watch.beginRead();
-            int b;
-            try {
-                b = in.read();
-            } catch (IOException e) {
-                throw watch.expired() ? timedOut("read") : e;
-            } finally {
-                watch.endRead();
-            }
-            if (watch.expired()) {
-                throw timedOut("read");
-            }
-            return b;
+            byte[] one = new byte[1]; // not on a hot path: every reader above this one reads in bulk
+            int n;
+            do {
+                n = read(one, 0, 1);
+            } while (n == 0);
+            return n < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
