@@ -15,7 +15,8 @@ import org.subethamail.smtp.server.Session;
  * drops MAIL FROM parameters (SIZE, BODY, SMTPUTF8) before the handler sees them; answers AUTH, RCPT and DATA with
  * fixed texts; and unstuffs dots only after a CRLF that it has seen. keyrelay replaces EHLO, AUTH, MAIL, RCPT, DATA
  * and BDAT through the server's public {@code CommandHandler.addCommand}, and STARTTLS too ({@link StartTlsCommand}
- * says why); the session loop, HELO, RSET, NOOP, QUIT, VRFY, EXPN and HELP stay the library's. Every command, ours
+ * says why), HELP's list of topics, and the answers to malformed lines ({@link MalformedLine}, see
+ * {@link LineGuard}); the session loop, HELO, RSET, NOOP, QUIT, VRFY and EXPN stay the library's. Every command, ours
  * and the library's, is then wrapped in a {@link DrainGuard} for the graceful shutdown. The {@code Command}
  * interface lives in the library's
  * {@code internal} package: the library version is pinned, and {@code SmtpServerIT} exercises every replaced
@@ -34,6 +35,10 @@ final class Commands {
         handler.addCommand(new DataCommand(ctx));
         handler.addCommand(new BdatCommand());
         handler.addCommand(new StartTlsCommand(ctx));
+        handler.addCommand(new MalformedLine(LineGuard.TOO_LONG, SmtpReply.LINE_TOO_LONG));
+        handler.addCommand(new MalformedLine(LineGuard.BARE_CR_OR_LF, SmtpReply.BARE_CR_OR_LF));
+        handler.addCommand(new MalformedLine(LineGuard.NOT_UTF8, SmtpReply.NOT_UTF8));
+        handler.addCommand(new HelpCommand(handler.getCommand("HELP")));
         for (String verb : Set.copyOf(handler.getVerbs())) {
             handler.addCommand(new DrainGuard(handler.getCommand(verb), sessions, ctx));
         }
@@ -78,6 +83,47 @@ final class Commands {
         @Override
         public void execute(String line, Session s) throws IOException, DropConnectionException {
             reply(s, SmtpReply.BDAT_UNSUPPORTED);
+        }
+    }
+
+    /**
+     * The answer to a command line {@link LineGuard} replaced: the reply says what was wrong and the session goes
+     * on. Named by the marker the guard puts in the line's place (a NUL and three letters, never a real verb).
+     */
+    static final class MalformedLine extends Base {
+        private final SmtpReply reply;
+
+        MalformedLine(String marker, SmtpReply reply) {
+            super(marker, "", "");
+            this.reply = reply;
+        }
+
+        @Override
+        public void execute(String line, Session s) throws IOException {
+            reply(s, reply);
+        }
+    }
+
+    /** The library's HELP, without the markers of {@link MalformedLine} in its list of topics. */
+    static final class HelpCommand extends Base {
+        private final Command library;
+
+        HelpCommand(Command library) {
+            super("HELP", "The HELP command gives help info about the topic specified.", "[ <topic> ]");
+            this.library = library;
+        }
+
+        @Override
+        public void execute(String line, Session s) throws IOException, DropConnectionException {
+            if (!argument(line, 4).isEmpty() || !s.isAuthenticated()) {
+                library.execute(line, s); // topics, and the library's 530 before AUTH
+                return;
+            }
+            StringBuilder b = new StringBuilder("214-keyrelay on ").append(s.getServer().getHostName())
+                    .append("\r\n214-Topics:\r\n");
+            s.getServer().getCommandHandler().getVerbs().stream().filter(v -> !v.startsWith("\0")).sorted()
+                    .forEach(v -> b.append("214-     ").append(v).append("\r\n"));
+            s.sendResponse(b.append("214-For more info use \"HELP <topic>\".\r\n214 End of HELP info").toString());
         }
     }
 }

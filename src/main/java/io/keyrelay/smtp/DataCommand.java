@@ -41,6 +41,8 @@ final class DataCommand extends Commands.Base {
             return;
         }
         reply(s, SmtpReply.START_DATA);
+        LineGuard guard = GuardedSocket.guardOf(s);
+        guard.pass(); // the message's bytes are relayed as they are, lines of any length included
         DataStream data = new DataStream(s.getRawInput(), tx.limits().maxMessageSize());
         String response;
         try {
@@ -57,6 +59,8 @@ final class DataCommand extends Commands.Base {
             // carried the partial message is dropped), nobody is left to answer, and it is no error of ours.
             s.quit();
             return;
+        } finally {
+            guard.commands();
         }
         s.sendResponse(response);
         s.resetMailTransaction();

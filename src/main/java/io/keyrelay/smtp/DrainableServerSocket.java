@@ -7,7 +7,6 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.UnaryOperator;
 
 /**
  * A listening socket (plain or TLS) that can stop accepting before its SubEthaSMTP server stops.
@@ -22,12 +21,18 @@ import java.util.function.UnaryOperator;
  */
 final class DrainableServerSocket extends ServerSocket {
     private final ServerSocket socket;
-    private final UnaryOperator<Socket> wrap;
+    private final Wrapper wrap;
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean accepting = true;
 
-    /** {@code wrap} is applied to every accepted socket (to time its reads, {@code WatchedSocket}). */
-    DrainableServerSocket(ServerSocket socket, UnaryOperator<Socket> wrap) throws IOException {
+    /** What every accepted socket is wrapped in before the library sees it. */
+    @FunctionalInterface
+    interface Wrapper {
+        Socket wrap(Socket accepted) throws IOException;
+    }
+
+    /** {@code wrap} is applied to every accepted socket (timed reads, checked command lines). */
+    DrainableServerSocket(ServerSocket socket, Wrapper wrap) throws IOException {
         this.socket = socket;
         this.wrap = wrap;
     }
@@ -50,7 +55,14 @@ final class DrainableServerSocket extends ServerSocket {
     public Socket accept() throws IOException {
         if (accepting) {
             try {
-                return wrap.apply(socket.accept());
+                while (true) {
+                    Socket accepted = socket.accept();
+                    try {
+                        return wrap.wrap(accepted);
+                    } catch (IOException e) {
+                        accepted.close(); // gone already; take the next one
+                    }
+                }
             } catch (IOException e) {
                 if (accepting) {
                     throw e;

@@ -183,7 +183,8 @@ final class RelayTransaction implements MessageHandler {
     }
 
     private String tlsInfo() {
-        if (!session.isTLSStarted() || !(session.getSocket() instanceof SSLSocket ssl)) {
+        SSLSocket ssl = GuardedSocket.tls(session);
+        if (!session.isTLSStarted() || ssl == null) {
             return null;
         }
         SSLSession tls = ssl.getSession();

@@ -18,6 +18,9 @@ final class SessionTracker implements SessionHandler {
 
     @Override
     public SessionAcceptance accept(Session session) {
+        if (GuardedSocket.tls(session) != null) {
+            session.setTlsStarted(true); // the implicit-TLS port: the library only sees the guard's plain socket
+        }
         if (ctx.draining().get()) {
             ctx.metrics().refused("shutting_down");
             return SessionAcceptance.failure(SmtpReply.SHUTTING_DOWN.code(), SmtpReply.SHUTTING_DOWN.text());

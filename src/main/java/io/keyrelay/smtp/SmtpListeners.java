@@ -119,8 +119,10 @@ public final class SmtpListeners implements AutoCloseable {
             } else {
                 socket = new ServerSocket();
             }
-            DrainableServerSocket d = new DrainableServerSocket(socket,
-                    watched ? accepted -> new WatchedSocket(accepted, watchdog) : accepted -> accepted);
+            boolean proxyHeaderFirst = proxy.enabled();
+            DrainableServerSocket d = new DrainableServerSocket(socket, watched
+                    ? accepted -> new GuardedSocket(new WatchedSocket(accepted, watchdog), proxyHeaderFirst)
+                    : accepted -> new GuardedSocket(accepted, false));
             sockets.add(d);
             return d;
         });

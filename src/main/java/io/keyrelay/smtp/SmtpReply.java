@@ -46,6 +46,9 @@ public enum SmtpReply {
     DAILY_QUOTA_REACHED(451, "4.7.1 Daily quota reached: this API key may send %d messages per UTC day;"
             + " try again after 00:00 UTC"),
     BDAT_UNSUPPORTED(502, "5.5.1 BDAT is not supported here; use DATA"),
+    LINE_TOO_LONG(500, "5.5.2 Line too long: a command line may have 997 octets before its CRLF"),
+    BARE_CR_OR_LF(500, "5.5.2 Syntax error: CR and LF must come together, as CRLF, at the end of the line"),
+    NOT_UTF8(500, "5.5.2 Syntax error: the command line is not valid UTF-8"),
 
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
     LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),

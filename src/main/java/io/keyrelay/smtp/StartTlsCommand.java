@@ -56,7 +56,7 @@ final class StartTlsCommand extends Commands.Base {
         reply(s, SmtpReply.TLS_READY);
         SSLSocket tls;
         try {
-            tls = s.getServer().createSSLSocket(s.getSocket());
+            tls = s.getServer().createSSLSocket(GuardedSocket.transport(s)); // below the guard: raw TLS records
             tls.startHandshake();
         } catch (IOException e) {
             log.info("STARTTLS handshake failed, closing: {} client={}", e.getMessage(),
@@ -64,7 +64,7 @@ final class StartTlsCommand extends Commands.Base {
             s.quit();
             return;
         }
-        s.setSocket(tls);
+        s.setSocket(new GuardedSocket(tls, false));
         s.resetSmtpProtocol(); // RFC 3207 section 4.2: forget the EHLO and any transaction from before TLS
         s.setTlsStarted(true);
     }

@@ -94,8 +94,12 @@ final class TrustedProxyHandler implements ProxyHandler {
                             : proxy.mode().name().toLowerCase(Locale.ROOT));
             return refuse(session, SmtpReply.PROXY_HEADER_INVALID);
         }
-        if (implicitTls != null && !startTls(in, session)) {
-            return ProxyResult.FAIL;
+        if (implicitTls != null) {
+            if (!startTls(in, session)) {
+                return ProxyResult.FAIL;
+            }
+        } else {
+            GuardedSocket.guardOf(session).commands(); // the header is read: command lines are checked from here
         }
         return result;
     }
@@ -145,11 +149,11 @@ final class TrustedProxyHandler implements ProxyHandler {
         try {
             byte[] early = in.readNBytes(in.available()); // the client's hello, read along with the header
             SSLSocket tls = (SSLSocket) implicitTls.getSocketFactory()
-                    .createSocket(session.getSocket(), new ByteArrayInputStream(early), true);
+                    .createSocket(GuardedSocket.transport(session), new ByteArrayInputStream(early), true);
             tls.setUseClientMode(false);
             tls.setEnabledProtocols(TlsContexts.PROTOCOLS);
             tls.startHandshake();
-            session.setSocket(tls);
+            session.setSocket(new GuardedSocket(tls, false));
             session.setTlsStarted(true);
             return true;
         } catch (IOException e) {

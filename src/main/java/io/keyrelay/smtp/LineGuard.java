@@ -1,0 +1,283 @@
+package io.keyrelay.smtp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Stands between a session's socket and SubEthaSMTP's command reader, so that a malformed command line is answered
+ * and the session goes on. The library's reader ends the session (with a 501) on a line of 998 characters or
+ * more, on a CR or LF that is not part of a CRLF, and on bytes that are not UTF-8 — its {@code Session} is final, so
+ * the line is checked here, before the library sees it, and a bad one is replaced by a marker line that keyrelay's
+ * own commands answer ({@link Commands.MalformedLine}).
+ *
+ * <p>While checking commands it hands out at most one line per read, so the library never holds more than the line
+ * it is reading: when DATA begins ({@link #pass()}) the message's bytes are all still below, and pass unchecked and
+ * unchanged. Also unchecked: a PROXY protocol header (binary in v2), until {@link #commands()}. Bytes a client sent
+ * after the end of its message in the same packet (pipelining) may already be in the library's buffer when commands
+ * resume; those reach the library's reader as before.
+ */
+final class LineGuard extends InputStream {
+    /** Octets a command line may have before its CRLF (the library refuses 998 characters). */
+    static final int MAX_LINE = 997;
+    static final String TOO_LONG = "\0LNG";
+    static final String BARE_CR_OR_LF = "\0BCR";
+    static final String NOT_UTF8 = "\0UTF";
+    private static final int BUFFER = 4096;
+
+    private final InputStream in;
+    private final byte[] buf = new byte[BUFFER];
+    /** Unread bytes are buf[start, end). */
+    private int start;
+    private int end;
+    /** Bytes of the current, checked line still to be handed out from buf[start]. */
+    private int lineLeft;
+    /** A marker line being handed out instead of a bad line. */
+    private byte[] marker;
+    private int markerPos;
+    /** Dropping the rest of an over-long line, up to its CRLF. */
+    private boolean discarding;
+    private volatile boolean pass;
+
+    LineGuard(InputStream in, boolean pass) {
+        this.in = in;
+        this.pass = pass;
+    }
+
+    /** From now on bytes pass unchecked (DATA, a PROXY header). */
+    void pass() {
+        pass = true;
+    }
+
+    /** From now on command lines are checked. */
+    void commands() {
+        pass = false;
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n;
+        do {
+            n = read(one, 0, 1);
+        } while (n == 0);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        if (marker != null) {
+            return fromMarker(b, off, len);
+        }
+        if (pass) {
+            if (end > start) {
+                int n = Math.min(len, end - start);
+                System.arraycopy(buf, start, b, off, n);
+                start += n;
+                lineLeft = Math.max(0, lineLeft - n);
+                return n;
+            }
+            lineLeft = 0;
+            discarding = false;
+            return in.read(b, off, len);
+        }
+        while (lineLeft == 0) {
+            int lf = indexOfCrlf(start); // a line ends only at CRLF: a bare CR or LF ends nothing
+            if (discarding) {
+                if (lf < 0) {
+                    keepTrailingCr();
+                    if (!fill()) {
+                        return -1;
+                    }
+                    continue;
+                }
+                start = lf + 1;
+                discarding = false;
+                continue;
+            }
+            if (lf < 0) {
+                if (end - start >= MAX_LINE + 2) { // no CRLF even after MAX_LINE octets and a CR: too long
+                    keepTrailingCr();
+                    discarding = true;
+                    return startMarker(TOO_LONG, b, off, len);
+                }
+                compact();
+                if (!fill()) {
+                    if (end > start) { // the client is gone mid-line; the library drops such a line
+                        lineLeft = end - start;
+                        break;
+                    }
+                    return -1;
+                }
+                continue;
+            }
+            String problem = check(start, lf);
+            if (problem != null) {
+                start = lf + 1;
+                return startMarker(problem, b, off, len);
+            }
+            lineLeft = lf + 1 - start;
+        }
+        int n = Math.min(len, lineLeft);
+        System.arraycopy(buf, start, b, off, n);
+        start += n;
+        lineLeft -= n;
+        return n;
+    }
+
+    /** What is wrong with the line in buf[from, lf) (its CRLF at {@code lf - 1}), or null. */
+    private String check(int from, int lf) {
+        int contentEnd = lf - 1; // the CR
+        if (contentEnd - from > MAX_LINE) {
+            return TOO_LONG;
+        }
+        for (int i = from; i < contentEnd; i++) {
+            if (buf[i] == '\r' || buf[i] == '\n') {
+                return BARE_CR_OR_LF;
+            }
+        }
+        return validUtf8(from, contentEnd) ? null : NOT_UTF8;
+    }
+
+    /** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
+    private boolean validUtf8(int from, int to) {
+        int i = from;
+        while (i < to) {
+            int b0 = buf[i] & 0xff;
+            if (b0 < 0x80) {
+                i++;
+                continue;
+            }
+            int n;
+            int min;
+            int cp;
+            if (b0 >= 0xc2 && b0 <= 0xdf) {
+                n = 1;
+                min = 0x80;
+                cp = b0 & 0x1f;
+            } else if (b0 >= 0xe0 && b0 <= 0xef) {
+                n = 2;
+                min = 0x800;
+                cp = b0 & 0x0f;
+            } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+                n = 3;
+                min = 0x10000;
+                cp = b0 & 0x07;
+            } else {
+                return false;
+            }
+            if (i + n >= to) { // the sequence runs past the line
+                return false;
+            }
+            for (int k = 1; k <= n; k++) {
+                int c = buf[i + k] & 0xff;
+                if ((c & 0xc0) != 0x80) {
+                    return false;
+                }
+                cp = (cp << 6) | (c & 0x3f);
+            }
+            if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+                return false;
+            }
+            i += n + 1;
+        }
+        return true;
+    }
+
+    /** The index of the LF of the first CRLF in buf[from, end), or -1. */
+    private int indexOfCrlf(int from) {
+        for (int i = from + 1; i < end; i++) {
+            if (buf[i] == '\n' && buf[i - 1] == '\r') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Empties the buffer, but for a CR at its end that a LF still to come may pair with. */
+    private void keepTrailingCr() {
+        boolean cr = end > start && buf[end - 1] == '\r';
+        start = 0;
+        end = 0;
+        if (cr) {
+            buf[end++] = '\r';
+        }
+    }
+
+    private void compact() {
+        if (start > 0) {
+            System.arraycopy(buf, start, buf, 0, end - start);
+            end -= start;
+            start = 0;
+        }
+    }
+
+    private boolean fill() throws IOException {
+        int n;
+        do {
+            n = in.read(buf, end, buf.length - end);
+        } while (n == 0);
+        if (n < 0) {
+            return false;
+        }
+        end += n;
+        return true;
+    }
+
+    private int startMarker(String kind, byte[] b, int off, int len) {
+        marker = (kind + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        markerPos = 0;
+        return fromMarker(b, off, len);
+    }
+
+    private int fromMarker(byte[] b, int off, int len) {
+        int n = Math.min(len, marker.length - markerPos);
+        System.arraycopy(marker, markerPos, b, off, n);
+        markerPos += n;
+        if (markerPos == marker.length) {
+            marker = null;
+        }
+        return n;
+    }
+
+    /** Bytes readable without blocking: a marker's, the buffer's, and the socket's. */
+    @Override
+    public int available() throws IOException {
+        return (marker == null ? 0 : marker.length - markerPos) + (end - start) + in.available();
+    }
+
+    /**
+     * Drops {@code n} bytes as they are, unchecked (STARTTLS discarding what a client sent after it): a pending
+     * marker first, then the buffer, then the socket's.
+     */
+    @Override
+    public long skip(long n) throws IOException {
+        long left = n;
+        if (marker != null && left > 0) {
+            int m = (int) Math.min(left, marker.length - markerPos);
+            markerPos += m;
+            left -= m;
+            if (markerPos == marker.length) {
+                marker = null;
+            }
+        }
+        if (left > 0 && end > start) {
+            int m = (int) Math.min(left, end - start);
+            start += m;
+            lineLeft = Math.max(0, lineLeft - m);
+            left -= m;
+        }
+        if (left > 0) {
+            left -= in.skip(left);
+        }
+        return n - left;
+    }
+
+    @Override
+    public void close() throws IOException {
+        in.close();
+    }
+}
