@@ -23,7 +23,7 @@ final class LineGuard extends InputStream {
     static final String TOO_LONG = "\0LNG";
     static final String BARE_CR_OR_LF = "\0BCR";
     static final String NOT_UTF8 = "\0UTF";
-    private static final int BUFFER = 4096;
+    private static final int BUFFER = 1024; // a whole line (MAX_LINE + CRLF) fits; kept small: one per session
 
     private final InputStream in;
     private final byte[] buf = new byte[BUFFER];
