@@ -42,7 +42,7 @@ final class DataCommand extends Commands.Base {
         }
         reply(s, SmtpReply.START_DATA);
         LineGuard guard = GuardedSocket.guardOf(s);
-        guard.pass(); // the message's bytes are relayed as they are, lines of any length included
+        guard.data(); // the message's bytes are relayed as they are, lines of any length included
         DataStream data = new DataStream(s.getRawInput(), tx.limits().maxMessageSize());
         String response;
         try {

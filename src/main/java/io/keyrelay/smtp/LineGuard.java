@@ -12,10 +12,11 @@ import java.nio.charset.StandardCharsets;
  * own commands answer ({@link Commands.MalformedLine}).
  *
  * <p>While checking commands it hands out at most one line per read, so the library never holds more than the line
- * it is reading: when DATA begins ({@link #pass()}) the message's bytes are all still below, and pass unchecked and
- * unchanged. Also unchecked: a PROXY protocol header (binary in v2), until {@link #commands()}. Bytes a client sent
- * after the end of its message in the same packet (pipelining) may already be in the library's buffer when commands
- * resume; those reach the library's reader as before.
+ * it is reading: when DATA begins ({@link #data()}) the message's bytes are all still below, and pass unchecked and
+ * unchanged up to and including the end-of-data line — found by the same rule as {@link DataStream}'s, the first
+ * {@code <CRLF>.<CRLF>} counting the start of the data as after a CRLF — and no further: what a pipelining client
+ * sent after it in the same packet is checked as commands again. Also unchecked: a PROXY protocol header (binary
+ * in v2), from {@link #pass()} until {@link #commands()}.
  */
 final class LineGuard extends InputStream {
     /** Octets a command line may have before its CRLF (the library refuses 998 characters). */
@@ -26,7 +27,9 @@ final class LineGuard extends InputStream {
     private static final int BUFFER = 1024; // a whole line (MAX_LINE + CRLF) fits; kept small: one per session
 
     private final InputStream in;
-    private final byte[] buf = new byte[BUFFER];
+    private static final byte[] END_OF_DATA = {'\r', '\n', '.', '\r', '\n'};
+
+    private byte[] buf = new byte[BUFFER];
     /** Unread bytes are buf[start, end). */
     private int start;
     private int end;
@@ -38,6 +41,10 @@ final class LineGuard extends InputStream {
     /** Dropping the rest of an over-long line, up to its CRLF. */
     private boolean discarding;
     private volatile boolean pass;
+    /** In DATA: bytes pass until the end-of-data line, then commands are checked again. */
+    private boolean data;
+    /** Bytes of {@link #END_OF_DATA} matched so far (the data starts as if after a CRLF). */
+    private int matched;
 
     LineGuard(InputStream in, boolean pass) {
         this.in = in;
@@ -49,8 +56,16 @@ final class LineGuard extends InputStream {
         pass = true;
     }
 
+    /** The message follows: it passes unchecked up to and including its end-of-data line. */
+    void data() {
+        data = true;
+        matched = 2;
+        pass = true;
+    }
+
     /** From now on command lines are checked. */
     void commands() {
+        data = false;
         pass = false;
     }
 
@@ -73,16 +88,18 @@ final class LineGuard extends InputStream {
             return fromMarker(b, off, len);
         }
         if (pass) {
-            if (end > start) {
-                int n = Math.min(len, end - start);
+            int n;
+            boolean buffered = end > start;
+            if (buffered) {
+                n = Math.min(len, end - start);
                 System.arraycopy(buf, start, b, off, n);
                 start += n;
-                lineLeft = Math.max(0, lineLeft - n);
-                return n;
+            } else {
+                n = in.read(b, off, len);
             }
             lineLeft = 0;
             discarding = false;
-            return in.read(b, off, len);
+            return data && n > 0 ? upToEndOfData(b, off, n, buffered) : n;
         }
         while (lineLeft == 0) {
             int lf = indexOfCrlf(start); // a line ends only at CRLF: a bare CR or LF ends nothing
@@ -125,6 +142,34 @@ final class LineGuard extends InputStream {
         System.arraycopy(buf, start, b, off, n);
         start += n;
         lineLeft -= n;
+        return n;
+    }
+
+    /**
+     * Looks for the end-of-data line in the n bytes just handed out at b[off]; if it is there, takes back what
+     * follows it (into the buffer) and returns to checking commands. Returns the bytes that stay handed out.
+     */
+    private int upToEndOfData(byte[] b, int off, int n, boolean fromBuffer) {
+        for (int i = 0; i < n; i++) {
+            byte c = b[off + i];
+            matched = c == END_OF_DATA[matched] ? matched + 1 : c == '\r' ? 1 : 0;
+            if (matched == END_OF_DATA.length) {
+                int used = i + 1;
+                int rest = n - used;
+                if (fromBuffer) {
+                    start -= rest; // still there
+                } else if (rest > 0) { // the buffer was empty: the rest goes into it
+                    if (rest > buf.length) {
+                        buf = new byte[rest];
+                    }
+                    System.arraycopy(b, off + used, buf, 0, rest);
+                    start = 0;
+                    end = rest;
+                }
+                commands();
+                return used;
+            }
+        }
         return n;
     }
 

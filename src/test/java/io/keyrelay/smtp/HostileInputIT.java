@@ -226,6 +226,25 @@ class HostileInputIT {
     }
 
     @Test
+    void malformedLines_pipelinedRightAfterTheMessage_areAnsweredToo() {
+        String rcpt = "pipelined-after@dest.test";
+        try (RawSmtpClient c = authenticated()) {
+            c.command("MAIL FROM:<a@example.com>").assertCode(250);
+            c.command("RCPT TO:<" + rcpt + ">").assertCode(250);
+            c.command("DATA").assertCode(354);
+            // The end of the message and three more lines in one packet, as a pipelining client sends them.
+            c.write(ascii("Subject: p\r\n\r\nbody\r\n.\r\nNOOP " + "x".repeat(1200) + "\r\nNOOP\nX\r\nNOOP\r\n"));
+            c.read().assertCode(250);
+            assertThat(c.read().assertCode(500).text()).startsWith("5.5.2 Line too long");
+            assertThat(c.read().assertCode(500).text()).startsWith("5.5.2 Syntax error: CR and LF");
+            c.read().assertCode(250);
+            assertLivesOn(c);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> messagesTo(rcpt) == 1);
+        assertThat(onlyMessageTo(rcpt)).endsWith("Subject: p\r\n\r\nbody\r\n");
+    }
+
+    @Test
     void help_listsNoMarkers_andAMarkerSentByHandIsJustAnotherRefusedLine() {
         try (RawSmtpClient c = plain()) {
             c.command("HELP").assertCode(530); // as before: HELP after AUTH

@@ -107,6 +107,50 @@ class LineGuardTest {
         assertThat(String.join("", reads(g))).isEqualTo(LineGuard.BARE_CR_OR_LF + "\r\n");
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 5, 4096})
+    void dataMode_passesTheMessageToItsEnd_asDataStreamFindsIt_thenChecksWhatWasPipelinedAfter(int chunk)
+            throws IOException {
+        // Lenient endings (smuggling class) stay inside; a stuffed dot line, CRs before the CRLF; then the real end.
+        String message = "a\n.\nb\r.\rc\r\n..\r\nd\r\r\n.x\r\n" + "z".repeat(3000) + "\r\n.\r\n";
+        String after = "NOOP " + "x".repeat(1200) + "\r\nNOOP\n X\r\nQUIT\r\n";
+        LineGuard g = new LineGuard(trickle(ascii("DATA\r\n" + message + after), chunk), false);
+        ByteArrayOutputStream dataLine = new ByteArrayOutputStream();
+        byte[] b = new byte[8192];
+        while (!dataLine.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n")) {
+            dataLine.write(b, 0, g.read(b, 0, b.length));
+        }
+        assertThat(dataLine.toString(StandardCharsets.ISO_8859_1)).isEqualTo("DATA\r\n");
+        g.data();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        while (!body.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n.\r\n")) {
+            int n = g.read(b, 0, b.length);
+            assertThat(n).isPositive();
+            body.write(b, 0, n);
+        }
+        assertThat(body.toString(StandardCharsets.ISO_8859_1)).isEqualTo(message); // not a byte past the end
+        assertThat(String.join("", reads(g))).isEqualTo(LineGuard.TOO_LONG + "\r\n" + LineGuard.BARE_CR_OR_LF + "\r\n"
+                + "QUIT\r\n");
+
+        LineGuard under = new LineGuard(trickle(ascii(message + "NOOP\r\n"), chunk), false);
+        under.data();
+        java.io.BufferedInputStream session = new java.io.BufferedInputStream(under, 8192); // as the library's
+        DataStream stream = new DataStream(session, Long.MAX_VALUE);
+        String unstuffed = "a\n.\nb\r.\rc\r\n.\r\nd\r\r\nx\r\n" + "z".repeat(3000) + "\r\n";
+        assertThat(new String(stream.readAllBytes(), StandardCharsets.ISO_8859_1)).as("DataStream ends where the guard does")
+                .isEqualTo(unstuffed);
+        assertThat(new String(session.readAllBytes(), StandardCharsets.ISO_8859_1)).isEqualTo("NOOP\r\n");
+    }
+
+    @Test
+    void dataMode_anEmptyMessageEndsAtOnce() throws IOException {
+        LineGuard g = new LineGuard(new ByteArrayInputStream(ascii(".\r\nNOOP\r\n")), false);
+        g.data();
+        byte[] b = new byte[64];
+        assertThat(g.read(b, 0, b.length)).isEqualTo(3);
+        assertThat(String.join("", reads(g))).isEqualTo("NOOP\r\n");
+    }
+
     @Test
     void availableAndSkip_countBufferedBytes_asStartTlsNeeds() throws IOException {
         LineGuard g = new LineGuard(new ByteArrayInputStream(ascii("STARTTLS\r\nEHLO injected\r\n")), false);
