@@ -173,12 +173,7 @@ public final class IdleWatchdog implements AutoCloseable {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1]; // not on a hot path: every reader above this one reads in bulk
-            int n;
-            do {
-                n = read(one, 0, 1);
-            } while (n == 0);
-            return n < 0 ? -1 : one[0] & 0xff;
+            return Streams.readByte(this, new byte[1]); // not on a hot path: every reader above reads in bulk
         }
 
         @Override

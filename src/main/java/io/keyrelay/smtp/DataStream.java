@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.net.Streams;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -59,11 +60,7 @@ final class DataStream extends InputStream {
 
     @Override
     public int read() throws IOException {
-        int n;
-        do {
-            n = read(one, 0, 1);
-        } while (n == 0);
-        return n < 0 ? -1 : one[0] & 0xff;
+        return Streams.readByte(this, one);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.net.Streams;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -71,12 +72,7 @@ final class LineGuard extends InputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n;
-        do {
-            n = read(one, 0, 1);
-        } while (n == 0);
-        return n < 0 ? -1 : one[0] & 0xff;
+        return Streams.readByte(this, new byte[1]); // not on a hot path: the library's reader reads in bulk
     }
 
     @Override
