@@ -109,6 +109,13 @@ final class BenchConnection implements Closeable {
         command("EHLO", ehlo, 250);
     }
 
+    /** The TLS session's protocol and cipher suite, e.g. {@code TLSv1.3 TLS_AES_256_GCM_SHA384}; "none" without TLS. */
+    String tlsSession() {
+        return socket instanceof SSLSocket ssl
+                ? ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite()
+                : "none";
+    }
+
     /** Writes the message content (with its terminator) in one go and expects the final 250. */
     void data(MessageContent content) throws IOException {
         content.writeTo(out);

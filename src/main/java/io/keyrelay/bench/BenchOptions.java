@@ -1,5 +1,6 @@
 package io.keyrelay.bench;
 
+import io.keyrelay.tls.TlsProvider;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -14,6 +15,7 @@ import java.time.Duration;
  * open, authenticated and idle, for the whole run (the "many concurrent sessions" profile).
  *
  * @param key the API key used as the AUTH PLAIN password; null to send no AUTH (a target that needs none)
+ * @param tlsProvider the TLS implementation of the generator's side ({@link TlsProvider}); only used with TLS
  * @param caFile PEM CA certificates to verify the target's certificate against; null trusts any certificate on a
  *     loopback target (benchmarks use self-signed ones) and the JVM's default CAs elsewhere
  */
@@ -28,6 +30,7 @@ public record BenchOptions(
         String user,
         String key,
         Tls tls,
+        TlsProvider tlsProvider,
         Path caFile,
         int idleSessions,
         Duration timeout,
@@ -56,6 +59,7 @@ public record BenchOptions(
                 "--read-timeout: must be positive");
         require(user != null && !user.isEmpty(), "--user: must not be empty");
         require(tls != null, "--tls: must be set");
+        require(tlsProvider != null, "--tls-provider: must be set");
     }
 
     private static void require(boolean ok, String message) {
@@ -72,14 +76,14 @@ public record BenchOptions(
     /** The same load shape for an unmeasured warm-up: {@code sessions} sessions (at least one per connection), no idle ones. */
     public BenchOptions warmup(int warmupSessions) {
         return new BenchOptions(host, port, connections, messagesPerSession, Math.max(connections, warmupSessions), size,
-                recipients, user, key, tls, caFile, 0, timeout, readTimeout, sender, recipientDomain, allowRemote);
+                recipients, user, key, tls, tlsProvider, caFile, 0, timeout, readTimeout, sender, recipientDomain, allowRemote);
     }
 
     @Override
     public String toString() {
         // never the key
         return "BenchOptions[" + host + ":" + port + ", connections=" + connections + ", messages=" + messagesPerSession
-                + ", sessions=" + sessions + ", size=" + size + ", recipients=" + recipients + ", tls=" + tls
+                + ", sessions=" + sessions + ", size=" + size + ", recipients=" + recipients + ", tls=" + tls + (tls == Tls.NONE ? "" : " (" + tlsProvider.label() + ")")
                 + ", idle=" + idleSessions + ", auth=" + (key == null ? "none" : user + ":****") + "]";
     }
 }

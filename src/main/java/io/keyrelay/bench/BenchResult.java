@@ -28,14 +28,15 @@ public record BenchResult(
         int idleOpened,
         int idleAliveAtEnd,
         boolean timedOut,
-        long warmupMessagesOk) {
+        long warmupMessagesOk,
+        String tlsSession) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** This result with the warm-up's message count. */
     public BenchResult withWarmup(long messages) {
         return new BenchResult(options, messagesOk, messagesFailed, sessionsOk, seconds, messageMicros, authMicros, errors,
-                errorsByStep, errorExamples, idleOpened, idleAliveAtEnd, timedOut, messages);
+                errorsByStep, errorExamples, idleOpened, idleAliveAtEnd, timedOut, messages, tlsSession);
     }
 
     public double messagesPerSecond() {
@@ -61,6 +62,9 @@ public record BenchResult(
         ObjectNode o = JSON.createObjectNode();
         o.put("target", options.host() + ":" + options.port());
         o.put("tls", options.tls().name().toLowerCase(Locale.ROOT));
+        boolean withTls = options.tls() != BenchOptions.Tls.NONE;
+        o.put("tls_provider", withTls ? options.tlsProvider().label() : null);
+        o.put("tls_session", tlsSession);
         o.put("connections", options.connections());
         o.put("sessions", options.sessions());
         o.put("messages_per_session", options.messagesPerSession());
@@ -104,6 +108,9 @@ public record BenchResult(
         StringBuilder b = new StringBuilder(512);
         b.append(String.format(Locale.ROOT, "target        %s:%d (%s)%n", options.host(), options.port(),
                 options.tls().name().toLowerCase(Locale.ROOT)));
+        if (tlsSession != null) {
+            b.append(String.format(Locale.ROOT, "tls           %s%n", tlsSession));
+        }
         b.append(String.format(Locale.ROOT, "load          %d connections, %d sessions x %d messages x %d bytes, %d recipient%s%s%n",
                 options.connections(), options.sessions(), options.messagesPerSession(), options.size(),
                 options.recipients(), options.recipients() == 1 ? "" : "s",

@@ -19,6 +19,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import org.HdrHistogram.Histogram;
 
@@ -50,6 +51,8 @@ public final class LoadGenerator {
     private final AtomicLong ok = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong sessionsOk = new AtomicLong();
+    /** What the first TLS session ran on (implementation, protocol, cipher suite), for the report. */
+    private final AtomicReference<String> tlsSession = new AtomicReference<>();
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile boolean stopped;
 
@@ -57,9 +60,9 @@ public final class LoadGenerator {
         this.o = options;
         this.target = TargetGuard.resolve(options.host(), options.port(), options.allowRemote());
         this.tls = options.tls() == BenchOptions.Tls.NONE ? null
-                : options.caFile() != null ? TlsContexts.client(options.caFile())
-                : target.getAddress().isLoopbackAddress() ? TlsContexts.trustingAnyCertificate()
-                : TlsContexts.client(null);
+                : options.caFile() != null ? TlsContexts.client(options.caFile(), options.tlsProvider())
+                : target.getAddress().isLoopbackAddress() ? TlsContexts.trustingAnyCertificate(options.tlsProvider())
+                : TlsContexts.client(null, options.tlsProvider());
         this.content = MessageContent.of(options.size(), options.sender(), "rcpt1@" + options.recipientDomain());
         this.authLine = options.key() == null ? null : "AUTH PLAIN " + Base64.getEncoder().encodeToString(
                 ("\0" + options.user() + "\0" + options.key()).getBytes(StandardCharsets.UTF_8));
@@ -108,7 +111,7 @@ public final class LoadGenerator {
         stop.countDown();
         watchdog.join();
         return new BenchResult(o, ok.get(), failed.get(), sessionsOk.get(), seconds, messages, auths, errors.total(),
-                errors.byStep(), errors.examples(), idle.size(), alive, timedOut, 0);
+                errors.byStep(), errors.examples(), idle.size(), alive, timedOut, 0, tlsSession.get());
     }
 
     private static Histogram histogram() {
@@ -151,6 +154,9 @@ public final class LoadGenerator {
             if (o.tls() == BenchOptions.Tls.STARTTLS) {
                 step = "STARTTLS";
                 c.startTls(tls, target, ehlo);
+            }
+            if (tls != null && tlsSession.get() == null) {
+                tlsSession.compareAndSet(null, o.tlsProvider().implementation() + ", " + c.tlsSession());
             }
             if (authLine != null) {
                 step = "AUTH";

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -116,8 +117,13 @@ public final class TlsContexts {
 
     /** A client context trusting the CAs in {@code caFile}, or the JVM's defaults when it is null. */
     public static SSLContext client(Path caFile) {
+        return client(caFile, TlsProvider.JDK);
+    }
+
+    /** {@link #client(Path)} on the given TLS implementation. */
+    public static SSLContext client(Path caFile, TlsProvider provider) {
         try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
+            SSLContext ctx = instance(provider);
             if (caFile == null) {
                 ctx.init(null, null, null);
                 return ctx;
@@ -146,8 +152,13 @@ public final class TlsContexts {
      * certificate. Never the default.
      */
     public static SSLContext trustingAnyCertificate() {
+        return trustingAnyCertificate(TlsProvider.JDK);
+    }
+
+    /** {@link #trustingAnyCertificate()} on the given TLS implementation. */
+    public static SSLContext trustingAnyCertificate(TlsProvider provider) {
         try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
+            SSLContext ctx = instance(provider);
             ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
                 @Override
                 public void checkClientTrusted(X509Certificate[] chain, String authType) {
@@ -168,6 +179,11 @@ public final class TlsContexts {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static SSLContext instance(TlsProvider provider) throws GeneralSecurityException {
+        Provider p = provider.provider();
+        return p == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", p);
     }
 
     static List<X509Certificate> readCertificates(Path file) {

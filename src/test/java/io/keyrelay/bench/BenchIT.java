@@ -27,6 +27,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code keyrelay bench} run through the CLI against a real relay (relaying to a {@link ScriptedMta} that keeps
@@ -46,7 +48,7 @@ class BenchIT {
     @BeforeAll
     void start() {
         mta = new ScriptedMta();
-        relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+        relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
                 .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .start();
         key = relay.createKey("bench");
@@ -93,6 +95,8 @@ class BenchIT {
         assertThat(j.get("messages_planned").asLong()).isEqualTo(20);
         assertThat(j.get("errors").get("total").asLong()).isZero();
         assertThat(j.get("tls").asText()).isEqualTo("starttls");
+        assertThat(j.get("tls_provider").asText()).isEqualTo("jdk");
+        assertThat(j.get("tls_session").asText()).startsWith("SunJSSE ").contains("TLSv1.3");
         assertThat(j.get("auth_ms").get("count").asLong()).isEqualTo(4);
         assertThat(j.get("message_ms").get("count").asLong()).isEqualTo(20);
         assertThat(j.get("messages_per_second").asDouble()).isPositive();
@@ -111,6 +115,48 @@ class BenchIT {
             assertThat(data).startsWith("Received: ");
             assertThat(m.data().length - body).isEqualTo(3000);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--starttls", "--tls"})
+    void bench_withConscryptClient_relaysEveryMessageOverBoringSslAndSaysSo(String tlsOption) {
+        int before = mta.received().size();
+        String port = tlsOption.equals("--tls") ? Integer.toString(relay.implicitTlsPort()) : port();
+        Run r = bench("--port", port, "--key", key.secret(), tlsOption, "--tls-provider", "conscrypt",
+                "--connections", "3", "--messages", "4", "--size", "5000", "--json");
+
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        JsonNode j = r.json();
+        assertThat(j.get("messages_ok").asLong()).isEqualTo(12);
+        assertThat(j.get("errors").get("total").asLong()).isZero();
+        assertThat(j.get("tls").asText()).isEqualTo(tlsOption.equals("--tls") ? "implicit" : "starttls");
+        assertThat(j.get("tls_provider").asText()).isEqualTo("conscrypt");
+        // the context's provider is Conscrypt's, and the session it negotiated with the relay is TLS 1.3
+        assertThat(j.get("tls_session").asText()).startsWith("Conscrypt ").contains("TLSv1.3 TLS_");
+        List<ScriptedMta.Received> got = mta.received().subList(before, mta.received().size());
+        assertThat(got).hasSize(12);
+        for (ScriptedMta.Received m : got) {
+            String data = new String(m.data(), StandardCharsets.US_ASCII);
+            assertThat(m.data().length - data.indexOf("From: <bench@example.com>")).isEqualTo(5000);
+        }
+    }
+
+    @Test
+    void bench_withConscryptClient_textReportNamesTheTlsSession() {
+        Run r = bench("--port", port(), "--key", key.secret(), "--starttls", "--tls-provider", "CONSCRYPT",
+                "--connections", "1", "--messages", "1");
+
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).containsPattern("tls +Conscrypt [0-9]+\\.[0-9]+\\.[0-9]+, TLSv1.3 TLS_");
+    }
+
+    @Test
+    void bench_unknownTlsProvider_exits2NamingTheOptionAndTheChoices() {
+        Run r = bench("--port", port(), "--starttls", "--tls-provider", "openssl", "--messages", "1");
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--tls-provider: openssl is not a TLS provider (jdk, conscrypt)");
+        assertThat(r.out()).isEmpty();
     }
 
     @Test
