@@ -9,6 +9,7 @@ import io.keyrelay.config.Setting;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.testing.RelayHarness;
 import io.keyrelay.testing.ScriptedMta;
+import io.keyrelay.tls.SelfSignedCertificate;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -139,6 +140,25 @@ class BenchIT {
             String data = new String(m.data(), StandardCharsets.US_ASCII);
             assertThat(m.data().length - data.indexOf("From: <bench@example.com>")).isEqualTo(5000);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jdk", "conscrypt"})
+    void bench_caFile_acceptsTheRelaysCertificateAndRefusesAnother(String provider) {
+        Run trusted = bench("--port", port(), "--key", key.secret(), "--starttls", "--tls-provider", provider,
+                "--ca-file", relay.certFile().toString(), "--connections", "1", "--messages", "2", "--json");
+        assertThat(trusted.exit()).as(trusted.out() + trusted.err()).isZero();
+        assertThat(trusted.json().get("messages_ok").asLong()).isEqualTo(2);
+
+        Path otherCert = dir.resolve("other-" + provider + "/cert.pem");
+        SelfSignedCertificate.write(otherCert, dir.resolve("other-" + provider + "/key.pem"), List.of(),
+                Duration.ofDays(1));
+        Run refused = bench("--port", port(), "--key", key.secret(), "--starttls", "--tls-provider", provider,
+                "--ca-file", otherCert.toString(), "--connections", "1", "--messages", "2", "--json");
+        assertThat(refused.exit()).isEqualTo(1);
+        JsonNode j = refused.json();
+        assertThat(j.get("messages_ok").asLong()).isZero();
+        assertThat(j.get("errors").get("by_step").get("STARTTLS").asLong()).isEqualTo(1);
     }
 
     @Test
