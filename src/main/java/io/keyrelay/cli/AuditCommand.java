@@ -1,14 +1,9 @@
 package io.keyrelay.cli;
 
-import io.keyrelay.config.Durations;
 import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.keys.KeyViews;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -76,23 +71,12 @@ final class AuditCommand {
 
     /** ISO-8601 instant or offset date-time, a date (midnight UTC), or a duration back from {@code now}. */
     static Instant parseSince(String text, Instant now) {
-        String s = text.strip();
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            // try the next form
-        }
-        try {
-            return LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant();
-        } catch (DateTimeParseException e) {
-            // try the next form
-        }
-        try {
-            return now.minus(Durations.parse(s));
-        } catch (IllegalArgumentException e) {
+        Instant at = KeysCommand.parseInstant(text, now, true);
+        if (at == null) {
             throw new KeyValidationException("since", "--since '" + text + "' is not an ISO-8601 date-time"
                     + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration back from now (12h)");
         }
+        return at;
     }
 
     private static String blankToNull(String s) {

@@ -14,6 +14,7 @@ import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.keys.KeyViews;
 import io.keyrelay.net.IpAllowlist;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -371,6 +372,19 @@ final class KeysCommand {
 
     /** ISO-8601 instant or offset date-time, a date (midnight UTC), or a duration from now. */
     static Instant parseExpiry(String text, Instant now) {
+        Instant at = parseInstant(text, now, false);
+        if (at == null) {
+            throw new KeyValidationException("expires_at", "'" + text + "' is not an ISO-8601 date-time"
+                    + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration (30d)");
+        }
+        return at;
+    }
+
+    /**
+     * An ISO-8601 instant or offset date-time, a date (midnight UTC), or a duration from {@code now} (ahead, or back
+     * when {@code back}); null when the text is none of these.
+     */
+    static Instant parseInstant(String text, Instant now, boolean back) {
         String s = text.strip();
         try {
             return OffsetDateTime.parse(s).toInstant();
@@ -383,10 +397,10 @@ final class KeysCommand {
             // try the next form
         }
         try {
-            return now.plus(Durations.parse(s));
+            Duration d = Durations.parse(s);
+            return back ? now.minus(d) : now.plus(d);
         } catch (IllegalArgumentException e) {
-            throw new KeyValidationException("expires_at", "'" + text + "' is not an ISO-8601 date-time"
-                    + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration (30d)");
+            return null;
         }
     }
 

@@ -68,6 +68,22 @@ final class Commands {
             s.sendResponse(r.line());
         }
 
+        /**
+         * For commands inside a mail transaction (RCPT, DATA): answers 530 before AUTH and 503 before MAIL, and
+         * returns false then.
+         */
+        static boolean inTransaction(Session s) throws IOException {
+            if (!s.isAuthenticated()) {
+                reply(s, SmtpReply.AUTH_REQUIRED);
+                return false;
+            }
+            if (!s.isMailTransactionInProgress()) {
+                reply(s, SmtpReply.NEED_MAIL);
+                return false;
+            }
+            return true;
+        }
+
         /** The text after the verb, trimmed. */
         static String argument(String line, int verbLength) {
             return line.length() <= verbLength ? "" : line.substring(verbLength).strip();

@@ -23,12 +23,7 @@ final class DataCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException, DropConnectionException {
-        if (!s.isAuthenticated()) {
-            reply(s, SmtpReply.AUTH_REQUIRED);
-            return;
-        }
-        if (!s.isMailTransactionInProgress()) {
-            reply(s, SmtpReply.NEED_MAIL);
+        if (!inTransaction(s)) {
             return;
         }
         RelayTransaction tx = (RelayTransaction) s.getMessageHandler();

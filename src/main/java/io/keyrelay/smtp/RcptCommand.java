@@ -21,12 +21,7 @@ final class RcptCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException, DropConnectionException {
-        if (!s.isAuthenticated()) {
-            reply(s, SmtpReply.AUTH_REQUIRED);
-            return;
-        }
-        if (!s.isMailTransactionInProgress()) {
-            reply(s, SmtpReply.NEED_MAIL);
+        if (!inTransaction(s)) {
             return;
         }
         SmtpPath path = SmtpPath.parse(argument(line, 4), "TO:");
