@@ -1,12 +1,19 @@
 package io.keyrelay.admin;
 
+import io.keyrelay.config.ConfigLoader;
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyService;
+import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.smtp.AuthThrottle;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -19,13 +26,27 @@ import java.util.function.Supplier;
  *     lifetimes)
  * @param throttle failed authentications per client address, shared with SMTP AUTH (the same keys are guessed
  *     on either surface); null for none
+ * @param limits a key's sending limits resolved against the relay's defaults, to hold the keys a caller makes
+ *     to the caller's own ({@link KeyRestrictions})
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
-        Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle) {
-    /** Without throttling of failed authentications (for tests that do not need it). */
+        Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
+        Function<ApiKey, SendingLimits> limits) {
+    /** Without throttling of failed authentications (for tests that do not need it), and the default limits. */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
             Supplier<Optional<String>> readiness, Clock clock) {
         this(keys, authenticator, registry, readiness, clock, null);
+    }
+
+    /** With the relay's default configuration's limits (for tests that do not configure any). */
+    public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
+            Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle) {
+        this(keys, authenticator, registry, readiness, clock, throttle, defaultLimits());
+    }
+
+    private static Function<ApiKey, SendingLimits> defaultLimits() {
+        RelayConfig defaults = ConfigLoader.build(new ConfigLoader.Raw(Map.of(), List.of()));
+        return k -> SendingLimits.of(k.limits(), defaults.limits(), defaults.smtp());
     }
 
     public AdminContext {
@@ -34,5 +55,6 @@ public record AdminContext(KeyService keys, KeyAuthenticator authenticator, Prom
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(readiness, "readiness");
         Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(limits, "limits");
     }
 }

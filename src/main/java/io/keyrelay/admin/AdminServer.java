@@ -85,7 +85,7 @@ public final class AdminServer implements AutoCloseable {
         AdminAuth auth = new AdminAuth(ctx.authenticator(), meters, ctx.throttle());
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
-        ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock());
+        ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits());
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -100,7 +100,10 @@ public final class AdminServer implements AutoCloseable {
                 SSLContext tls = given != null ? given : TlsContexts.server(config.tls().cert(), config.tls().key());
                 cfg.jetty.addConnector((server, http) -> httpsConnector(server, http, tls, config.listen(), port));
             }
-            cfg.jetty.modifyServletContextHandler(h -> h.setSessionHandler(sessions.jettySessionHandler()));
+            cfg.jetty.modifyServletContextHandler(h -> {
+                h.setSessionHandler(sessions.jettySessionHandler());
+                h.addFilter(new MethodOverrideOff(), "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+            });
             cfg.staticFiles.add(sf -> {
                 sf.hostedPath = ConsoleRoutes.ASSETS;
                 sf.directory = "/admin/assets";
@@ -111,7 +114,7 @@ public final class AdminServer implements AutoCloseable {
             cfg.routes.before(new SecurityHeaders());
             new HealthEndpoints(ctx.readiness()).register(cfg.routes);
             new MetricsEndpoint(ctx.registry(), auth).register(cfg.routes);
-            new KeysApi(ctx.keys(), auth, ctx.clock()).register(cfg.routes);
+            new KeysApi(ctx.keys(), auth, ctx.clock(), ctx.limits()).register(cfg.routes);
             console.register(cfg.routes);
             new ErrorResponses(console::errorPage).register(cfg.routes);
         });

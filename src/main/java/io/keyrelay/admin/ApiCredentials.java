@@ -1,8 +1,8 @@
 package io.keyrelay.admin;
 
+import io.keyrelay.text.Ascii;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -22,9 +22,10 @@ final class ApiCredentials {
         int space = h.indexOf(' ');
         if (space < 0) {
             // A scheme with nothing after it is no key; anything else without a space is the bare key.
-            return h.equalsIgnoreCase("bearer") || h.equalsIgnoreCase("basic") ? Optional.empty() : Optional.of(h);
+            return Ascii.equalsIgnoreCase(h, "bearer") || Ascii.equalsIgnoreCase(h, "basic") ? Optional.empty()
+                    : Optional.of(h);
         }
-        String scheme = h.substring(0, space).toLowerCase(Locale.ROOT);
+        String scheme = Ascii.toLowerCase(h.substring(0, space)); // ASCII: no dotless-i "bearer"
         String value = h.substring(space + 1).strip();
         return switch (scheme) {
             case "bearer" -> value.isEmpty() ? Optional.empty() : Optional.of(value);

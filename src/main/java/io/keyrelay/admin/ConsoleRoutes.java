@@ -9,6 +9,7 @@ import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
+import io.keyrelay.limits.SendingLimits;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
@@ -16,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The web console under {@value #BASE}: sign in with an admin key, list keys, create one (the secret is shown
@@ -34,8 +36,11 @@ final class ConsoleRoutes {
     private final ConsoleSessions sessions;
     private final Templates templates;
     private final Clock clock;
+    private final Function<ApiKey, SendingLimits> limits;
 
-    ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock) {
+    ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock,
+            Function<ApiKey, SendingLimits> limits) {
+        this.limits = limits;
         this.keys = keys;
         this.sessions = sessions;
         this.templates = templates;
@@ -127,7 +132,7 @@ final class ConsoleRoutes {
             KeyScope scope = KeyScope.of(s.caller(), subaccount);
             KeySpec spec = form.toSpec(scope.subaccountForNewKeys());
             s.caller().requireCanHandOut(spec.grants(), Set.of());
-            created = keys.create(spec, s.caller().actor());
+            created = keys.create(spec, s.caller().actor(), new KeyRestrictions(s.caller().key(), limits));
         } catch (KeyValidationException e) {
             keyForm(ctx, 422, s, form, KeyForm.describe(e));
             return;
@@ -160,7 +165,7 @@ final class ConsoleRoutes {
         try {
             KeyUpdate update = form.toUpdate(key, (String) view.get("expiresDate"));
             update.grants().ifPresent(g -> s.caller().requireCanHandOut(g, key.grants()));
-            keys.update(key.id(), update, s.caller().actor());
+            keys.update(key.id(), update, s.caller().actor(), new KeyRestrictions(s.caller().key(), limits));
         } catch (KeyValidationException e) {
             keyPage(ctx, 422, s, key, view, form, KeyForm.describe(e), null);
             return;

@@ -2,6 +2,8 @@ package io.keyrelay.admin;
 
 import io.javalin.http.Context;
 import io.keyrelay.keys.ApiKey;
+import io.keyrelay.text.Ascii;
+import io.keyrelay.text.LogText;
 import jakarta.servlet.SessionTrackingMode;
 import jakarta.servlet.http.HttpSession;
 import java.nio.charset.StandardCharsets;
@@ -140,10 +142,10 @@ final class ConsoleSessions {
         String site = ctx.header("Sec-Fetch-Site");
         String origin = ctx.header("Origin");
         boolean ours = site != null ? site.equals("same-origin")
-                : origin == null || origin.equalsIgnoreCase(ctx.scheme() + "://" + ctx.host());
+                : origin == null || Ascii.equalsIgnoreCase(origin, ctx.scheme() + "://" + ctx.host());
         if (!ours) {
-            log.info("console request refused: cross-origin post (Sec-Fetch-Site={}, Origin={}); client={}", site,
-                    origin, ClientAddress.of(ctx).getHostAddress());
+            log.info("console request refused: cross-origin post (Sec-Fetch-Site={}, Origin={}); client={}",
+                    LogText.quote(site), LogText.quote(origin), ClientAddress.of(ctx).getHostAddress());
             throw ApiError.FORBIDDEN.with("This form was sent from another site.");
         }
     }

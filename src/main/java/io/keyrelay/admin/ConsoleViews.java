@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.text.LogText;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -22,14 +23,15 @@ final class ConsoleViews {
             KeyLimits.Limit.MESSAGES_PER_MINUTE, "Messages per minute",
             KeyLimits.Limit.MESSAGES_PER_DAY, "Messages per day (UTC)",
             KeyLimits.Limit.MAX_RECIPIENTS, "Recipients per message",
-            KeyLimits.Limit.MAX_MESSAGE_SIZE, "Largest message");
+            KeyLimits.Limit.MAX_MESSAGE_SIZE, "Largest message",
+            KeyLimits.Limit.SESSIONS_PER_KEY, "Concurrent SMTP sessions");
 
     private ConsoleViews() {}
 
     static Map<String, Object> key(ApiKey k, Instant now) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", k.id());
-        m.put("label", k.label());
+        m.put("label", LogText.visible(k.label())); // a bidi override stored before labels refused them shows as such
         m.put("shortKey", k.shortKey());
         m.put("grants", k.grantNames());
         m.put("validIps", k.validIps().allowsAny() ? List.of() : k.validIps().asStrings());
@@ -50,7 +52,7 @@ final class ConsoleViews {
         return m;
     }
 
-    /** The four sending limits as {@code name}/{@code value} pairs; an unset one reads "Relay default". */
+    /** The sending limits as {@code name}/{@code value} pairs; an unset one reads "Relay default". */
     private static List<Map<String, String>> limits(ApiKey k) {
         List<Map<String, String>> out = new ArrayList<>();
         for (KeyLimits.Limit l : KeyLimits.Limit.values()) {

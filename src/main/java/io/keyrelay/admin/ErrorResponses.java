@@ -6,6 +6,7 @@ import io.javalin.http.HttpResponseException;
 import io.keyrelay.keys.KeyNotFoundException;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.store.StoreException;
+import io.keyrelay.text.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,13 +36,21 @@ final class ErrorResponses {
                 e.field().equals("id") ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
         routes.exception(KeyNotFoundException.class, (e, ctx) -> respond(ctx, ApiError.NOT_FOUND, e.getMessage()));
         routes.exception(StoreException.class, (e, ctx) -> {
-            log.warn("admin request {} {} failed: key store unavailable: {}", ctx.method(), ctx.path(), e.getMessage());
+            if (e.isInvalidData()) { // the store is up and said no to a value: the request's fault, not an outage
+                log.warn("admin request {} {} refused by the key store: {}", ctx.method(), LogText.quote(ctx.path()),
+                        LogText.quote(e.getMessage()));
+                respond(ctx, ApiError.INVALID_DATA, "a value in the request does not fit the key store (SQLState "
+                        + e.sqlState() + "); check the lengths and ranges of its fields");
+                return;
+            }
+            log.warn("admin request {} {} failed: key store unavailable: {}", ctx.method(), LogText.quote(ctx.path()),
+                    LogText.quote(e.getMessage()));
             respond(ctx, ApiError.UNAVAILABLE, "the key store cannot be reached; retry later");
         });
         routes.exception(HttpResponseException.class, (e, ctx) -> respond(ctx, fromStatus(e.getStatus()),
                 describe(e, ctx)));
         routes.exception(Exception.class, (e, ctx) -> {
-            log.error("admin request {} {} failed", ctx.method(), ctx.path(), e);
+            log.error("admin request {} {} failed", ctx.method(), LogText.quote(ctx.path()), e);
             respond(ctx, ApiError.INTERNAL, "an unexpected error occurred; the server log has the details");
         });
     }

@@ -8,6 +8,7 @@ import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.text.Ascii;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -19,34 +20,38 @@ import java.util.Set;
 
 /**
  * The console's key form as submitted: name, permissions, subaccount, allowed IPs (one per line, or separated by
- * commas or spaces), an optional expiry date (midnight UTC) and the four sending limits (empty: the relay's
- * default). Kept as typed so a refused form is shown again as it was; each error names the field as the form
+ * commas or spaces), an optional expiry date (midnight UTC) and the sending limits, concurrent sessions included
+ * (empty: the relay's default). Kept as typed so a refused form is shown again as it was; each error names the field as the form
  * labels it.
  */
 record KeyForm(String label, List<String> grants, String subaccount, String validIps, String expires,
-        String messagesPerMinute, String messagesPerDay, String maxRecipients, String maxMessageSize) {
+        String messagesPerMinute, String messagesPerDay, String maxRecipients, String maxMessageSize,
+        String sessionsPerKey) {
     /** The form's labels for the service's field names, so an error reads "Allowed IPs: …". */
     private static final Map<String, String> LABELS = Map.of("label", "Name", "grants", "Permissions",
             "valid_ips", "Allowed IPs", "subaccount_id", "Subaccount", "expires_at", "Expires",
             "messages_per_minute", "Messages per minute", "messages_per_day", "Messages per day",
-            "max_recipients", "Recipients per message", "max_message_size", "Largest message");
+            "max_recipients", "Recipients per message", "max_message_size", "Largest message",
+            "sessions_per_key", "Concurrent SMTP sessions");
 
     static KeyForm from(Context ctx) {
         return new KeyForm(text(ctx.formParam("label")), List.copyOf(ctx.formParams("grants")),
                 text(ctx.formParam("subaccount")), text(ctx.formParam("valid_ips")), text(ctx.formParam("expires")),
                 text(ctx.formParam("messages_per_minute")), text(ctx.formParam("messages_per_day")),
-                text(ctx.formParam("max_recipients")), text(ctx.formParam("max_message_size")));
+                text(ctx.formParam("max_recipients")), text(ctx.formParam("max_message_size")),
+                text(ctx.formParam("sessions_per_key")));
     }
 
     static KeyForm blank() {
-        return new KeyForm("", List.of(), "", "", "", "", "", "", "");
+        return new KeyForm("", List.of(), "", "", "", "", "", "", "", "");
     }
 
     static KeyForm of(ApiKey k, Map<String, Object> view) {
         return new KeyForm(k.label(), k.grantNames(), k.subaccountId() == null ? "" : k.subaccountId().toString(),
                 (String) view.get("validIpsText"), (String) view.get("expiresDate"),
                 limitText(k, KeyLimits.Limit.MESSAGES_PER_MINUTE), limitText(k, KeyLimits.Limit.MESSAGES_PER_DAY),
-                limitText(k, KeyLimits.Limit.MAX_RECIPIENTS), limitText(k, KeyLimits.Limit.MAX_MESSAGE_SIZE));
+                limitText(k, KeyLimits.Limit.MAX_RECIPIENTS), limitText(k, KeyLimits.Limit.MAX_MESSAGE_SIZE),
+                limitText(k, KeyLimits.Limit.SESSIONS_PER_KEY));
     }
 
     private static String limitText(ApiKey k, KeyLimits.Limit l) {
@@ -59,13 +64,9 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
         if (subaccount.isEmpty()) {
             return null;
         }
-        try {
-            long id = Long.parseLong(subaccount);
-            if (id >= 0) {
-                return id;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
+        long id = Ascii.parseDigits(subaccount, 18); // 0-9 only: "+1" and other scripts' digits are no number
+        if (id >= 0) {
+            return id;
         }
         throw new KeyValidationException("subaccount_id", "'" + subaccount + "' is not a subaccount number");
     }
@@ -81,12 +82,13 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
         return expires.equals(currentExpiryDate) ? u : u.withExpiresAt(expiry());
     }
 
-    /** The four limits as typed: empty is the relay's default. */
+    /** The limits as typed: empty is the relay's default. */
     private KeyLimits limits() {
         return new KeyLimits(KeyLimits.Limit.MESSAGES_PER_MINUTE.parse(messagesPerMinute),
                 KeyLimits.Limit.MESSAGES_PER_DAY.parse(messagesPerDay),
                 KeyLimits.Limit.MAX_RECIPIENTS.parse(maxRecipients),
-                KeyLimits.Limit.MAX_MESSAGE_SIZE.parse(maxMessageSize));
+                KeyLimits.Limit.MAX_MESSAGE_SIZE.parse(maxMessageSize),
+                KeyLimits.Limit.SESSIONS_PER_KEY.parse(sessionsPerKey));
     }
 
     Set<String> checkedGrants() {

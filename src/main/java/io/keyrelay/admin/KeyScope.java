@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyService;
+import io.keyrelay.text.Ascii;
 import java.util.List;
 import java.util.Objects;
 
@@ -43,13 +44,9 @@ record KeyScope(boolean all, Long subaccountId) {
         if (text == null || text.isBlank()) {
             return null;
         }
-        try {
-            long id = Long.parseLong(text.strip());
-            if (id >= 0) {
-                return id;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the error below
+        long id = Ascii.parseDigits(Ascii.trim(text), 18); // 0-9 only: "+1" and "٣" are no subaccount id
+        if (id >= 0) {
+            return id;
         }
         throw ApiError.INVALID_PARAMS.with(SUBACCOUNT_HEADER + ": '" + text.strip()
                 + "' is not a subaccount id (a whole number, 0 or more)");

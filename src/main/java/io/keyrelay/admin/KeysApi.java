@@ -12,19 +12,22 @@ import io.keyrelay.keys.KeySpec;
 import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.keys.KeyViews;
+import io.keyrelay.limits.SendingLimits;
+import io.keyrelay.text.Ascii;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The SparkPost-shaped key API under {@code /api/v1/api-keys} (create, list, retrieve, update, delete) and
  * {@code /api/v1/authenticate/grants}. Reads need {@code api_keys/view} or {@code api_keys/manage}, changes need
- * {@code api_keys/manage}, and a caller can hand out only grants it holds; everything goes through
+ * {@code api_keys/manage}, and a caller can hand out only grants it holds and make no key less restricted than
+ * itself ({@link KeyRestrictions}); everything goes through
  * {@link KeyService}. Successful responses are {@code {"results": …}}; the secret appears only in the response to
  * the create call. Delete revokes the key (its record and audit trail stay).
  */
@@ -36,11 +39,13 @@ final class KeysApi {
     private final KeyService keys;
     private final AdminAuth auth;
     private final Clock clock;
+    private final Function<ApiKey, SendingLimits> limits;
 
-    KeysApi(KeyService keys, AdminAuth auth, Clock clock) {
+    KeysApi(KeyService keys, AdminAuth auth, Clock clock, Function<ApiKey, SendingLimits> limits) {
         this.keys = keys;
         this.auth = auth;
         this.clock = clock;
+        this.limits = limits;
     }
 
     void register(RoutesConfig routes) {
@@ -83,7 +88,7 @@ final class KeysApi {
         caller.requireCanHandOut(asked.grants(), Set.of());
         KeySpec spec = new KeySpec(asked.label(), asked.grants(), asked.validIps(), scope.subaccountForNewKeys(),
                 asked.expiresAt(), asked.limits());
-        CreatedKey created = keys.create(spec, caller.actor());
+        CreatedKey created = keys.create(spec, caller.actor(), new KeyRestrictions(caller.key(), limits));
         ctx.json(Map.of("results", KeyViews.created(created, clock.instant())));
     }
 
@@ -97,7 +102,7 @@ final class KeysApi {
         ApiKey key = find(ctx, scopeOf(caller, ctx));
         KeyUpdate update = KeyRequests.update(jsonBody(ctx));
         update.grants().ifPresent(g -> caller.requireCanHandOut(g, key.grants()));
-        ApiKey updated = keys.update(key.id(), update, caller.actor());
+        ApiKey updated = keys.update(key.id(), update, caller.actor(), new KeyRestrictions(caller.key(), limits));
         ctx.json(Map.of("results", KeyViews.view(updated, clock.instant())));
     }
 
@@ -147,7 +152,7 @@ final class KeysApi {
 
     private static JsonNode jsonBody(Context ctx) {
         String type = ctx.contentType();
-        if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+        if (type == null || !Ascii.startsWithIgnoreCase(type, "application/json")) {
             throw ApiError.UNSUPPORTED_MEDIA_TYPE.with("Content-Type: expected application/json, got "
                     + (type == null ? "none" : type));
         }

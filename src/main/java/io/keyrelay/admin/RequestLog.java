@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.javalin.http.Context;
 import io.javalin.http.RequestLogger;
 import io.javalin.router.Endpoint;
+import io.keyrelay.text.LogText;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +26,8 @@ final class RequestLog implements RequestLogger {
     public void handle(Context ctx, Float executionTimeMs) {
         int status = ctx.statusCode();
         meters.request(ctx.method().name(), route(ctx), status, Duration.ofNanos((long) (executionTimeMs * 1_000_000)));
-        log.debug("admin {} {} {} {}ms", ctx.method().name(), ctx.path(), status, Math.round(executionTimeMs));
+        log.debug("admin {} {} {} {}ms", ctx.method().name(), LogText.quote(ctx.path()), status,
+                Math.round(executionTimeMs));
     }
 
     /** The matched route template ({@code /api/v1/api-keys/{id}}), so ids never become label values. */

@@ -1,5 +1,6 @@
 package io.keyrelay.cli;
 
+import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
@@ -9,6 +10,7 @@ import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeySpec;
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.store.PrivateFiles;
 import io.keyrelay.tls.SelfSignedCertificate;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -49,6 +51,11 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                 Setting.SMTP_TLS_KEY, key.toString());
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
         LogOutput.use(config.log().format());
+        try {
+            PrivateFiles.directory(config.dataDir()); // 0700 before the first file goes in
+        } catch (java.io.IOException e) {
+            throw new ConfigException(Setting.DATA_DIR.key(), "cannot create " + config.dataDir() + ": " + e.getMessage());
+        }
         boolean generated = false;
         if (config.smtp().tls().cert().equals(cert) && !(Files.exists(cert) && Files.exists(key))) {
             SelfSignedCertificate.write(cert, key, List.of(), Duration.ofDays(825));

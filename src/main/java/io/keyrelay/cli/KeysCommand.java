@@ -302,7 +302,7 @@ final class KeysCommand {
 
     /**
      * The per-key limit flags of {@code create} and {@code update}. Each takes a number (a size such as
-     * {@code 10MiB} for the message size), {@code unlimited} (0) for the two rates, or {@code default} for the
+     * {@code 10MiB} for the message size), {@code unlimited} (0) for the two rates and the sessions, or {@code default} for the
      * relay's configured default; a flag left out leaves that limit as it is.
      */
     static final class LimitOptions {
@@ -323,12 +323,18 @@ final class KeysCommand {
                 description = "Largest message, e.g. 10MiB (never above smtp.max_message_size); or default.")
         String maxMessageSize;
 
+        @Option(names = "--sessions-per-key", paramLabel = "N",
+                description = "Concurrent SMTP sessions of the key on each relay node; unlimited; or default"
+                        + " (limits.sessions_per_key).")
+        String sessionsPerKey;
+
         private String text(KeyLimits.Limit l) {
             return switch (l) {
                 case MESSAGES_PER_MINUTE -> messagesPerMinute;
                 case MESSAGES_PER_DAY -> messagesPerDay;
                 case MAX_RECIPIENTS -> maxRecipients;
                 case MAX_MESSAGE_SIZE -> maxMessageSize;
+                case SESSIONS_PER_KEY -> sessionsPerKey;
             };
         }
 

@@ -125,7 +125,8 @@ public final class RelayRuntime implements AutoCloseable {
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle), tls).start())
+                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
+                    limiter::limitsFor), tls).start())
                     : null;
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.keyrelay.net.IpLiteral;
 import io.keyrelay.net.IpRange;
+import io.keyrelay.text.Ascii;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -202,7 +203,18 @@ public final class ConfigLoader {
                 v.positiveDuration(Setting.SMTP_IDLE_TIMEOUT),
                 new RelayConfig.Proxy(v.choice(Setting.SMTP_PROXY_PROTOCOL, RelayConfig.ProxyProtocol.class),
                         v.ranges(Setting.SMTP_PROXY_TRUSTED)),
-                v.positiveDuration(Setting.SMTP_SHUTDOWN_GRACE));
+                v.positiveDuration(Setting.SMTP_SHUTDOWN_GRACE),
+                new RelayConfig.SessionLimits(
+                        v.intIn(Setting.SMTP_MAX_CONNECTIONS_PER_IP, 0, 1_000_000),
+                        v.intIn(Setting.SMTP_MAX_CONNECTION_RATE_PER_IP, 0, 1_000_000_000),
+                        v.positiveDuration(Setting.SMTP_CONNECTION_RATE_WINDOW),
+                        v.positiveDuration(Setting.SMTP_COMMAND_TIMEOUT),
+                        v.positiveDuration(Setting.SMTP_DATA_TIMEOUT),
+                        v.positiveDuration(Setting.SMTP_AUTH_TIMEOUT),
+                        v.positiveDuration(Setting.SMTP_TRANSACTION_TIMEOUT),
+                        v.positiveDuration(Setting.SMTP_PROXY_TIMEOUT),
+                        v.intIn(Setting.SMTP_HARD_ERROR_LIMIT, 1, 1_000_000),
+                        v.intIn(Setting.SMTP_JUNK_COMMAND_LIMIT, 0, 1_000_000)));
         var authLimits = new RelayConfig.AuthLimits(
                 v.intIn(Setting.LIMITS_AUTH_FAILURES, 1, 1000),
                 v.positiveDuration(Setting.LIMITS_AUTH_WINDOW),
@@ -235,7 +247,8 @@ public final class ConfigLoader {
                 v.positiveDuration(Setting.ADMIN_SESSION_TIMEOUT), adminTls ? tls : null);
         var log = new RelayConfig.Log(v.choice(Setting.LOG_FORMAT, RelayConfig.LogFormat.class));
         var limits = new RelayConfig.Limits(v.intIn(Setting.LIMITS_MESSAGES_PER_MINUTE, 0, 1_000_000_000),
-                v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000));
+                v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
+                v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
     }
@@ -322,7 +335,7 @@ public final class ConfigLoader {
             String v = string(s);
             long n;
             try {
-                n = Long.parseLong(v);
+                n = Ascii.parseLong(v);
             } catch (NumberFormatException e) {
                 throw new ConfigException(s.key(), show(v) + " is not a whole number");
             }
@@ -336,8 +349,8 @@ public final class ConfigLoader {
             String v = string(s);
             int n;
             try {
-                n = Integer.parseInt(v);
-            } catch (NumberFormatException e) {
+                n = Math.toIntExact(Ascii.parseLong(v));
+            } catch (NumberFormatException | ArithmeticException e) {
                 throw new ConfigException(s.key(), show(v) + " is not a valid port");
             }
             if (n < (zeroAllowed ? 0 : 1) || n > 65535) {
@@ -408,7 +421,7 @@ public final class ConfigLoader {
         }
 
         boolean bool(Setting s) {
-            String v = string(s).toLowerCase(Locale.ROOT);
+            String v = Ascii.toLowerCase(string(s));
             return switch (v) {
                 case "true", "yes", "on", "1" -> true;
                 case "false", "no", "off", "0" -> false;
@@ -419,7 +432,7 @@ public final class ConfigLoader {
         <E extends Enum<E>> E choice(Setting s, Class<E> type) {
             String v = string(s);
             for (E e : type.getEnumConstants()) {
-                if (e.name().equalsIgnoreCase(v)) {
+                if (Ascii.equalsIgnoreCase(e.name(), v)) {
                     return e;
                 }
             }
@@ -434,7 +447,7 @@ public final class ConfigLoader {
         InetAddress address(Setting s) {
             String v = string(s);
             String literal = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
-            if (literal.equalsIgnoreCase("localhost")) {
+            if (Ascii.equalsIgnoreCase(literal, "localhost")) {
                 literal = "127.0.0.1";
             }
             try {

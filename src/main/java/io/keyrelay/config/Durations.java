@@ -1,8 +1,8 @@
 package io.keyrelay.config;
 
 import java.time.Duration;
+import io.keyrelay.text.Ascii;
 import java.time.format.DateTimeParseException;
-import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,10 +14,15 @@ public final class Durations {
 
     /** Returns the duration, or throws {@link IllegalArgumentException} with a message for humans. */
     public static Duration parse(String text) {
-        String s = text.strip().toLowerCase(Locale.ROOT);
+        String s = Ascii.toLowerCase(text.strip());
         Matcher m = SIMPLE.matcher(s);
         if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
+            long n;
+            try {
+                n = Long.parseLong(m.group(1)); // \d is ASCII only (no UNICODE_CHARACTER_CLASS)
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("is too long a duration");
+            }
             return switch (m.group(2)) {
                 case "ms" -> Duration.ofMillis(n);
                 case "s" -> Duration.ofSeconds(n);
@@ -28,7 +33,7 @@ public final class Durations {
         }
         if (s.startsWith("p")) {
             try {
-                return Duration.parse(s.toUpperCase(Locale.ROOT));
+                return Duration.parse(Ascii.toUpperCase(s));
             } catch (DateTimeParseException e) {
                 // fall through to the error below
             }

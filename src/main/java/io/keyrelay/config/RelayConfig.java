@@ -92,7 +92,7 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      */
     public record Smtp(InetAddress listen, int port, int implicitTlsPort, String hostname, Tls tls,
             Duration tlsReloadInterval, Auth auth, long maxMessageSize, int maxRecipients, int maxConnections,
-            Duration idleTimeout, Proxy proxy, Duration shutdownGrace) {
+            Duration idleTimeout, Proxy proxy, Duration shutdownGrace, SessionLimits sessionLimits) {
         public Smtp {
             if (implicitTlsPort != 0 && !tls.enabled()) {
                 throw new ConfigException(Setting.SMTP_IMPLICIT_TLS_PORT.key(),
@@ -106,10 +106,34 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
     }
 
     /**
-     * The default sending rates for keys without their own ({@code limits.*}); 0 means unlimited. The size and
-     * recipient defaults are {@link Smtp#maxMessageSize()} and {@link Smtp#maxRecipients()}.
+     * What one client address and one session may take of the relay ({@code smtp.*}): concurrent connections and
+     * new connections per {@code connectionRateWindow} per address (0: no limit), deadlines for a command line, a
+     * message, the authentication, the envelope and a PROXY header, and the error and junk-command budgets.
      */
-    public record Limits(long messagesPerMinute, long messagesPerDay) {}
+    public record SessionLimits(int maxConnectionsPerIp, int maxConnectionRatePerIp, Duration connectionRateWindow,
+            Duration commandTimeout, Duration dataTimeout, Duration authTimeout, Duration transactionTimeout,
+            Duration proxyTimeout, int hardErrorLimit, int junkCommandLimit) {
+        /** The shortest of the deadlines in use (the watchdog sweeps at a fraction of it). */
+        public Duration shortestDeadline(boolean proxy) {
+            Duration d = commandTimeout;
+            for (Duration x : new Duration[] {dataTimeout, authTimeout, transactionTimeout}) {
+                d = x.compareTo(d) < 0 ? x : d;
+            }
+            return proxy && proxyTimeout.compareTo(d) < 0 ? proxyTimeout : d;
+        }
+    }
+
+    /**
+     * The defaults for keys without their own ({@code limits.*}): the sending rates and the concurrent sessions
+     * per key; 0 means unlimited. The size and recipient defaults are {@link Smtp#maxMessageSize()} and
+     * {@link Smtp#maxRecipients()}.
+     */
+    public record Limits(long messagesPerMinute, long messagesPerDay, int sessionsPerKey) {
+        /** Rates only, with unlimited sessions per key. */
+        public Limits(long messagesPerMinute, long messagesPerDay) {
+            this(messagesPerMinute, messagesPerDay, 0);
+        }
+    }
 
     /**
      * Throttling of failed SMTP AUTHs per client address (per /64 for IPv6, {@code limits.auth_*}): {@code failures}

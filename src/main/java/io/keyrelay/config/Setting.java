@@ -44,6 +44,36 @@ public enum Setting {
             "Most recipients per message, for keys without their own max_recipients."),
     SMTP_MAX_CONNECTIONS("smtp.max_connections", "2000", false, "Most concurrent SMTP sessions; more get 421."),
     SMTP_IDLE_TIMEOUT("smtp.idle_timeout", "5m", false, "A session waiting this long for a client's next line is closed."),
+    SMTP_MAX_CONNECTIONS_PER_IP("smtp.max_connections_per_ip", "50", false,
+            "Most concurrent SMTP sessions from one client address (one /64 for IPv6; behind a trusted proxy, the"
+                    + " address in the PROXY header); more get 421 4.7.0 at connect. 0: no limit."),
+    SMTP_MAX_CONNECTION_RATE_PER_IP("smtp.max_connection_rate_per_ip", "600", false,
+            "Most new SMTP connections one client address (one /64 for IPv6) may open per"
+                    + " smtp.connection_rate_window; more get 421 4.7.0 at connect. 0: no limit."),
+    SMTP_CONNECTION_RATE_WINDOW("smtp.connection_rate_window", "1m", false,
+            "The time unit of smtp.max_connection_rate_per_ip: an address's count starts at its first connection"
+                    + " and starts again once this long has passed (as Postfix's anvil_rate_time_unit)."),
+    SMTP_COMMAND_TIMEOUT("smtp.command_timeout", "5m", false,
+            "Deadline for each command line, from when the relay waits for it to its CRLF, however the client"
+                    + " trickles it; past it: 421 4.7.0 and the connection closes."),
+    SMTP_DATA_TIMEOUT("smtp.data_timeout", "10m", false,
+            "Deadline for a whole message, from the 354 to the end-of-data line; past it: 421 4.7.0, the connection"
+                    + " closes and nothing is relayed."),
+    SMTP_AUTH_TIMEOUT("smtp.auth_timeout", "60s", false,
+            "A session that has not authenticated this long after it connected gets 421 4.7.0 and is closed."),
+    SMTP_TRANSACTION_TIMEOUT("smtp.transaction_timeout", "5m", false,
+            "Deadline from MAIL FROM to the DATA command (while the transaction may hold a downstream"
+                    + " connection); past it: 421 4.7.0 and the connection closes."),
+    SMTP_PROXY_TIMEOUT("smtp.proxy_timeout", "5s", false,
+            "Deadline for a trusted proxy's PROXY protocol header (smtp.proxy_protocol); past it the connection is"
+                    + " closed (421 4.3.0 if part of a header came)."),
+    SMTP_HARD_ERROR_LIMIT("smtp.hard_error_limit", "20", false,
+            "Error replies (4xx and 5xx) a session may get without a message being delivered; at the limit:"
+                    + " 421 4.7.0 and the connection closes (as Postfix's smtpd_hard_error_limit)."),
+    SMTP_JUNK_COMMAND_LIMIT("smtp.junk_command_limit", "100", false,
+            "NOOP, RSET, HELP, VRFY and EXPN commands a session may send without a message being delivered; each one"
+                    + " past it counts as an error towards smtp.hard_error_limit (as Postfix's"
+                    + " smtpd_junk_command_limit)."),
     SMTP_PROXY_PROTOCOL("smtp.proxy_protocol", "off", false,
             "PROXY protocol header expected on every SMTP listener: off | v1 | v2 | any (v1 or v2). When on, only peers"
                     + " in smtp.proxy_trusted may connect, and the address in the header is the client's."),
@@ -63,14 +93,18 @@ public enum Setting {
     LIMITS_AUTH_DELAY("limits.auth_delay", "1s", false,
             "Delay before a failed AUTH is answered (0 turns it off). It holds no thread."),
     LIMITS_AUTH_TRACKED_ADDRESSES("limits.auth_tracked_addresses", "100000", false,
-            "Most client addresses whose failed AUTHs are remembered at once (about 250 bytes each); the least"
-                    + " active are forgotten first."),
+            "Most client addresses whose failed AUTHs are remembered at once (about 250 bytes each), and as many for"
+                    + " connection rates (smtp.max_connection_rate_per_ip); the least active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
                     + " messages_per_minute. 0: unlimited. Counted per relay node."),
     LIMITS_MESSAGES_PER_DAY("limits.messages_per_day", "0", false,
             "Messages a key may send per UTC day, for keys without their own messages_per_day. 0: unlimited."
                     + " Counted per relay node."),
+    LIMITS_SESSIONS_PER_KEY("limits.sessions_per_key", "16", false,
+            "Most concurrent authenticated SMTP sessions (and so mail transactions) of one key, for keys without"
+                    + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
+                    + " so one key cannot hold every downstream connection. 0: unlimited. Counted per relay node."),
 
     AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"

@@ -1,6 +1,6 @@
 package io.keyrelay.config;
 
-import java.util.Locale;
+import io.keyrelay.text.Ascii;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -11,7 +11,7 @@ public final class Sizes {
     private Sizes() {}
 
     public static long parse(String text) {
-        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
+        Matcher m = SIZE.matcher(Ascii.toLowerCase(text.strip())); // ASCII: the Kelvin sign is no k
         if (!m.matches()) {
             throw new IllegalArgumentException("is not a size (examples: 1048576, 512KB, 50MiB, 1GB)");
         }

@@ -15,7 +15,8 @@ public record Actor(String name) {
             return CLI;
         }
         StringBuilder b = new StringBuilder("cli:");
-        osUser.strip().chars().limit(64).forEach(c -> b.append(c > 0x20 && c < 0x7f ? (char) c : '?'));
+        osUser.strip().chars().limit(64)
+                .forEach(c -> b.append(c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char) c : '?'));
         return new Actor(b.toString());
     }
 

@@ -1,5 +1,6 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.text.LogText;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -137,7 +138,7 @@ public final class AuditQueue implements AutoCloseable {
         } catch (RuntimeException e) {
             if (!failing) {
                 log.warn("audit: cannot write {} events to the key store (will retry; newer events queue up to the"
-                        + " limit, then are dropped): {}", batch.size(), e.getMessage());
+                        + " limit, then are dropped): {}", batch.size(), LogText.quote(e.getMessage()));
                 failing = true;
             }
             return false;

@@ -15,7 +15,9 @@ public sealed interface AuthDecision {
         MISSING_GRANT("missing_grant"),
         IP_NOT_ALLOWED("ip_not_allowed"),
         BAD_USERNAME("bad_username"),
-        SUBACCOUNT_MISMATCH("subaccount_mismatch");
+        SUBACCOUNT_MISMATCH("subaccount_mismatch"),
+        /** AUTH PLAIN named an authorization identity other than the username (RFC 4616 proxy authorization). */
+        AUTHZID_MISMATCH("authzid_mismatch");
 
         private final String wireName;
 

@@ -1,9 +1,9 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.text.Ascii;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.EnumSet;
-import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -45,7 +45,7 @@ public enum Grant {
      * @throws KeyValidationException listing the valid names when there is no such grant
      */
     public static Grant of(String name) {
-        String n = name == null ? "" : name.strip().toLowerCase(Locale.ROOT);
+        String n = name == null ? "" : Ascii.toLowerCase(name.strip()); // ASCII: the Kelvin sign is no k
         for (Grant g : values()) {
             if (g.wireName.equals(n)) {
                 return g;

@@ -26,7 +26,7 @@ import javax.sql.DataSource;
 public final class JdbcKeyStore implements KeyStore {
     private static final String COLUMNS = "id, label, short_key, key_hash, grants, valid_ips, subaccount_id,"
             + " created_at, updated_at, last_used_at, last_used_ip, expires_at, revoked_at,"
-            + " messages_per_minute, messages_per_day, max_recipients, max_message_size";
+            + " messages_per_minute, messages_per_day, max_recipients, max_message_size, sessions_per_key";
 
     private final DataSource dataSource;
 
@@ -38,7 +38,7 @@ public final class JdbcKeyStore implements KeyStore {
     public long insert(ApiKey k, AuditEvent event) {
         return inTransaction("insert key", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, k.id());
                 ps.setString(2, k.label());
                 ps.setString(3, k.shortKey());
@@ -66,7 +66,7 @@ public final class JdbcKeyStore implements KeyStore {
         return inTransaction("update key", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET label = ?, grants = ?, valid_ips = ?,"
                     + " expires_at = ?, revoked_at = ?, updated_at = ?, messages_per_minute = ?, messages_per_day = ?,"
-                    + " max_recipients = ?, max_message_size = ? WHERE id = ?")) {
+                    + " max_recipients = ?, max_message_size = ?, sessions_per_key = ? WHERE id = ?")) {
                 ps.setString(1, k.label());
                 ps.setString(2, joinGrants(k.grants()));
                 ps.setString(3, String.join(",", k.validIps().asStrings()));
@@ -74,7 +74,7 @@ public final class JdbcKeyStore implements KeyStore {
                 setInstant(ps, 5, k.revokedAt());
                 setInstant(ps, 6, k.updatedAt());
                 setLimits(ps, 7, k.limits());
-                ps.setString(11, k.id());
+                ps.setString(7 + KeyLimits.Limit.values().length, k.id());
                 if (ps.executeUpdate() != 1) {
                     throw new KeyNotFoundException(k.id());
                 }
@@ -332,10 +332,11 @@ public final class JdbcKeyStore implements KeyStore {
                 rs.getString(11),
                 instant(rs, 12),
                 instant(rs, 13),
-                new KeyLimits(nullableLong(rs, 14), nullableLong(rs, 15), nullableLong(rs, 16), nullableLong(rs, 17)));
+                new KeyLimits(nullableLong(rs, 14), nullableLong(rs, 15), nullableLong(rs, 16), nullableLong(rs, 17),
+                        nullableLong(rs, 18)));
     }
 
-    /** The four limits into four consecutive parameters, from {@code first}. */
+    /** The limits into consecutive parameters (in {@link KeyLimits.Limit} order, as in the SQL), from {@code first}. */
     private static void setLimits(PreparedStatement ps, int first, KeyLimits l) throws SQLException {
         int i = first;
         for (KeyLimits.Limit limit : KeyLimits.Limit.values()) {

@@ -1,5 +1,6 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.text.LogText;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -69,7 +70,7 @@ public final class KeyChangePoller implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             if (!failing) {
-                log.warn("cannot read key change notices (will retry): {}", e.getMessage());
+                log.warn("cannot read key change notices (will retry): {}", LogText.quote(e.getMessage()));
                 failing = true;
             }
         }

@@ -2,6 +2,7 @@ package io.keyrelay.keys;
 
 import io.keyrelay.net.IpAllowlist;
 import io.keyrelay.store.StoreException;
+import io.keyrelay.text.LogText;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,6 +21,10 @@ import org.slf4j.LoggerFactory;
 public final class KeyService {
     private static final Logger log = LoggerFactory.getLogger(KeyService.class);
     public static final int MAX_LABEL_LENGTH = 1024;
+    /** Most allowed-IP entries per key: the longest entry (an IPv6 /128, 43 characters) times this fits the column. */
+    public static final int MAX_VALID_IPS = 400;
+    /** The latest expiry accepted: both databases store it, and anything later is a typo. */
+    static final Instant MAX_EXPIRY = Instant.parse("9999-12-31T23:59:59Z");
 
     private final KeyStore store;
     private final KeyHasher hasher;
@@ -47,21 +52,31 @@ public final class KeyService {
 
     /** Creates a key. The returned {@link CreatedKey} holds the secret; nothing else ever will. */
     public CreatedKey create(KeySpec spec, Actor actor) {
+        return create(spec, actor, KeyChangePolicy.NONE);
+    }
+
+    /** Creates a key that {@code policy} allows (it is checked on the key as it would be stored). */
+    public CreatedKey create(KeySpec spec, Actor actor, KeyChangePolicy policy) {
         String label = validLabel(spec.label());
         if (spec.grants().isEmpty()) {
             throw new KeyValidationException("grants", "at least one grant is required; valid grants are: "
                     + Grant.allNames());
         }
         validSubaccount(spec.subaccountId());
+        validIps(spec.validIps());
         Instant now = clock.instant();
         if (spec.expiresAt() != null && !spec.expiresAt().isAfter(now)) {
             throw new KeyValidationException("expires_at", "expires_at " + spec.expiresAt() + " is not in the future");
         }
+        validExpiry(spec.expiresAt());
         for (int attempt = 0; ; attempt++) {
             String secret = generator.newKey();
             ApiKey key = new ApiKey(generator.newId(), label, KeyGenerator.shortKeyOf(secret), hasher.hash(secret),
                     spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null,
                     spec.limits());
+            if (attempt == 0) {
+                policy.check(null, key);
+            }
             long notice;
             try {
                 notice = store.insert(key, event(now, actor, AuditEvent.KEY_CREATED, key, describe(key)));
@@ -71,8 +86,8 @@ public final class KeyService {
                 }
                 throw e;
             }
-            log.info("API key created: id={} short_key={} label=\"{}\" grants={} valid_ips={} subaccount={}{} by {}",
-                    key.id(), key.shortKey(), key.label(), key.grantNames(), key.validIps().asStrings(),
+            log.info("API key created: id={} short_key={} label={} grants={} valid_ips={} subaccount={}{} by {}",
+                    key.id(), key.shortKey(), LogText.quote(key.label()), key.grantNames(), key.validIps().asStrings(),
                     key.subaccountId(), key.limits().allDefault() ? "" : " limits: " + key.limits().describe(), actor);
             fire(key.keyHash(), notice);
             return new CreatedKey(key, secret);
@@ -94,6 +109,11 @@ public final class KeyService {
 
     /** Applies a partial update. A revoked key cannot be changed. */
     public ApiKey update(String id, KeyUpdate update, Actor actor) {
+        return update(id, update, actor, KeyChangePolicy.NONE);
+    }
+
+    /** Applies a partial update that {@code policy} allows (checked on the key as it would be stored). */
+    public ApiKey update(String id, KeyUpdate update, Actor actor, KeyChangePolicy policy) {
         ApiKey old = get(id);
         if (old.isRevoked()) {
             throw new KeyValidationException("id", "API key " + id + " is revoked and cannot be changed");
@@ -108,11 +128,13 @@ public final class KeyService {
                     + Grant.allNames());
         }
         IpAllowlist ips = update.validIps().orElse(old.validIps());
+        validIps(ips);
         Instant now = clock.instant();
         Instant expires = update.expiresAt().isPresent() ? update.expiresAt().get().orElse(null) : old.expiresAt();
         if (update.expiresAt().isPresent() && expires != null && !expires.isAfter(now)) {
             throw new KeyValidationException("expires_at", "expires_at " + expires + " is not in the future");
         }
+        validExpiry(expires);
         KeyLimits limits = update.applyLimits(old.limits());
         ApiKey updated = new ApiKey(old.id(), label, old.shortKey(), old.keyHash(), grants, ips, old.subaccountId(),
                 old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null, limits);
@@ -120,6 +142,7 @@ public final class KeyService {
         if (diff.isEmpty()) {
             return old;
         }
+        policy.check(old, updated);
         long notice = store.update(updated, event(now, actor, AuditEvent.KEY_UPDATED, updated, diff));
         log.info("API key updated: id={} short_key={} {} by {}", updated.id(), updated.shortKey(), diff, actor);
         fire(updated.keyHash(), notice);
@@ -180,10 +203,42 @@ public final class KeyService {
         if (l.length() > MAX_LABEL_LENGTH) {
             throw new KeyValidationException("label", "label is longer than " + MAX_LABEL_LENGTH + " characters");
         }
-        if (l.chars().anyMatch(Character::isISOControl)) {
-            throw new KeyValidationException("label", "label contains control characters");
+        for (int i = 0; i < l.length(); ) {
+            int cp = l.codePointAt(i);
+            if (!printable(cp)) {
+                throw new KeyValidationException("label", String.format("label contains U+%04X, a control, format"
+                        + " (such as a bidirectional override) or unpaired surrogate character; labels are"
+                        + " printable text", cp));
+            }
+            i += Character.charCount(cp);
         }
         return l;
+    }
+
+    /**
+     * False for what must not reach a log line or a page as it is: controls (Cc, line breaks and NUL among them),
+     * format characters (Cf: the bidirectional overrides U+202A–U+202E and isolates U+2066–U+2069, zero-width
+     * characters), line and paragraph separators, and unpaired surrogates (which no database stores as UTF-8).
+     */
+    static boolean printable(int cp) {
+        return switch (Character.getType(cp)) {
+            case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.LINE_SEPARATOR,
+                    Character.PARAGRAPH_SEPARATOR -> false;
+            default -> true;
+        };
+    }
+
+    private static void validIps(IpAllowlist ips) {
+        if (ips.ranges().size() > MAX_VALID_IPS) {
+            throw new KeyValidationException("valid_ips", "valid_ips has " + ips.ranges().size()
+                    + " entries; at most " + MAX_VALID_IPS + " are allowed (use CIDR blocks to cover more addresses)");
+        }
+    }
+
+    private static void validExpiry(Instant expires) {
+        if (expires != null && expires.isAfter(MAX_EXPIRY)) {
+            throw new KeyValidationException("expires_at", "expires_at " + expires + " is after " + MAX_EXPIRY);
+        }
     }
 
     private static void validSubaccount(Long id) {
@@ -200,7 +255,7 @@ public final class KeyService {
     }
 
     private static String describe(ApiKey k) {
-        return "label=\"" + k.label() + "\" grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
+        return "label=" + LogText.quote(k.label()) + " grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
                 + (k.subaccountId() == null ? "" : " subaccount_id=" + k.subaccountId())
                 + (k.expiresAt() == null ? "" : " expires_at=" + k.expiresAt())
                 + (k.limits().allDefault() ? "" : " " + k.limits().describe());
@@ -213,7 +268,7 @@ public final class KeyService {
     private static String diff(ApiKey a, ApiKey b) {
         List<String> parts = new ArrayList<>();
         if (!a.label().equals(b.label())) {
-            parts.add("label: \"" + a.label() + "\" -> \"" + b.label() + "\"");
+            parts.add("label: " + LogText.quote(a.label()) + " -> " + LogText.quote(b.label()));
         }
         if (!a.grants().equals(b.grants())) {
             parts.add("grants: " + a.grantNames() + " -> " + b.grantNames());

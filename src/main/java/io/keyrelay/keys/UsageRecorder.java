@@ -1,6 +1,7 @@
 package io.keyrelay.keys;
 
 import io.keyrelay.net.IpLiteral;
+import io.keyrelay.text.LogText;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -86,7 +87,7 @@ public final class UsageRecorder implements AutoCloseable {
         try {
             flush();
         } catch (RuntimeException e) {
-            log.warn("cannot record key usage (will retry): {}", e.getMessage());
+            log.warn("cannot record key usage (will retry): {}", LogText.quote(e.getMessage()));
         }
     }
 

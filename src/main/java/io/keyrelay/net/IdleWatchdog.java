@@ -10,6 +10,7 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -22,6 +23,11 @@ import java.util.concurrent.locks.LockSupport;
  * and ends them: a read by shutting the socket's input (the reader wakes at once, and the stream turns that into
  * a {@link SocketTimeoutException}, as {@code SO_TIMEOUT} would have), a write by closing the socket. A timeout thus
  * fires between {@code timeout} and {@code timeout + tick} after the operation started.
+ *
+ * <p>A watch can also hold a few <em>deadlines</em> ({@link Watch#deadline}): points in time by which some phase of
+ * the conversation must be over, however busily the peer trickles bytes — a whole command line, a whole message, an
+ * authentication. The sweeper ends a socket whose deadline has passed the same way as a late read, and
+ * {@link Watch#expiredBy()} tells the reader which one it was. Arming one is a clock read and a store.
  *
  * <p>The sockets watched here must have no {@code SO_TIMEOUT} of their own (or one longer than this timeout).
  */
@@ -37,17 +43,31 @@ public final class IdleWatchdog implements AutoCloseable {
 
     /** Starts the sweeper, a daemon thread named {@code name}. */
     public IdleWatchdog(String name, Duration timeout) {
+        this(name, timeout, timeout);
+    }
+
+    /**
+     * Starts the sweeper for reads and writes timed by {@code timeout} and deadlines no shorter than
+     * {@code shortestDeadline}: it wakes every twentieth of the shorter of the two (10 ms to 1 s).
+     */
+    public IdleWatchdog(String name, Duration timeout, Duration shortestDeadline) {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
         this.timeoutNanos = timeout.toNanos();
-        this.tickNanos = Math.max(MIN_TICK, Math.min(MAX_TICK, timeoutNanos / 20));
+        long finest = Math.min(timeoutNanos, Math.max(1, shortestDeadline.toNanos()));
+        this.tickNanos = Math.max(MIN_TICK, Math.min(MAX_TICK, finest / 20));
         this.sweeper = Thread.ofPlatform().daemon().name(name).start(this::sweep);
     }
 
     /** Watches one connected socket until the watch is closed (or the socket is found closed). */
     public Watch watch(Socket socket) {
-        Watch w = new Watch(socket);
+        return watch(socket, 0);
+    }
+
+    /** Watches one connected socket, with room for {@code deadlines} deadlines (numbered from 0). */
+    public Watch watch(Socket socket, int deadlines) {
+        Watch w = new Watch(socket, deadlines);
         watches.add(w);
         return w;
     }
@@ -80,19 +100,48 @@ public final class IdleWatchdog implements AutoCloseable {
 
     /** The blocking operations on one socket. Not for concurrent reads (or concurrent writes) on one socket. */
     public final class Watch implements AutoCloseable {
+        /** {@link #expiredBy()} when the socket has not timed out. */
+        public static final int NOT_EXPIRED = -2;
+        /** {@link #expiredBy()} when a read or a write took longer than the watchdog's timeout. */
+        public static final int TIMEOUT = -1;
+
         private final Socket socket;
         /** {@link System#nanoTime()} when the blocked read began, 0 when no read is in progress. */
         private volatile long readSince;
         private volatile long writeSince;
-        private volatile boolean expired;
+        /** Per deadline: the {@link System#nanoTime()} it falls at, 0 when not armed. */
+        private final AtomicLongArray deadlines;
+        private volatile int expiredBy = NOT_EXPIRED;
 
-        private Watch(Socket socket) {
+        private Watch(Socket socket, int deadlines) {
             this.socket = socket;
+            this.deadlines = new AtomicLongArray(deadlines);
         }
 
         /** True once this socket timed out; it is then shut (input) or closed and of no further use. */
         public boolean expired() {
-            return expired;
+            return expiredBy != NOT_EXPIRED;
+        }
+
+        /** {@link #NOT_EXPIRED}, {@link #TIMEOUT}, or the number of the deadline that passed. */
+        public int expiredBy() {
+            return expiredBy;
+        }
+
+        /** Arms deadline {@code n} to fall {@code nanos} from now (replacing what it was). */
+        public void deadline(int n, long nanos) {
+            long at = System.nanoTime() + nanos;
+            deadlines.set(n, at == 0 ? 1 : at);
+        }
+
+        /** Disarms deadline {@code n}. */
+        public void clear(int n) {
+            deadlines.set(n, 0);
+        }
+
+        /** True if deadline {@code n} is armed. */
+        public boolean armed(int n) {
+            return deadlines.get(n) != 0;
         }
 
         public InputStream wrap(InputStream in) {
@@ -129,14 +178,24 @@ public final class IdleWatchdog implements AutoCloseable {
                 close();
                 return;
             }
+            if (expiredBy != NOT_EXPIRED) {
+                return;
+            }
             long r = readSince;
             long w = writeSince;
             boolean readLate = r != 0 && now - r > timeoutNanos;
             boolean writeLate = w != 0 && now - w > timeoutNanos;
-            if (expired || !(readLate || writeLate)) {
+            int cause = readLate || writeLate ? TIMEOUT : NOT_EXPIRED;
+            for (int i = 0; cause == NOT_EXPIRED && i < deadlines.length(); i++) {
+                long d = deadlines.get(i);
+                if (d != 0 && now - d >= 0) {
+                    cause = i;
+                }
+            }
+            if (cause == NOT_EXPIRED) {
                 return;
             }
-            expired = true;
+            expiredBy = cause; // before the reader wakes, so it can tell why
             try {
                 if (writeLate) {
                     socket.close(); // nothing else ends a blocked write

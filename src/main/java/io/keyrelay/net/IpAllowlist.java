@@ -55,6 +55,25 @@ public record IpAllowlist(List<IpRange> ranges) {
         return false;
     }
 
+    /**
+     * True if this list allows no address that {@code outer} does not: {@code outer} allows any address, or this
+     * list is not empty and each of its blocks lies inside one of {@code outer}'s.
+     */
+    public boolean within(IpAllowlist outer) {
+        if (outer.allowsAny()) {
+            return true;
+        }
+        if (allowsAny()) {
+            return false;
+        }
+        for (IpRange r : ranges) {
+            if (outer.ranges.stream().noneMatch(o -> o.contains(r))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The canonical texts of the ranges, in order. */
     public List<String> asStrings() {
         return ranges.stream().map(IpRange::toString).toList();

@@ -192,7 +192,7 @@ public final class IpLiteral {
             }
             int v = 0;
             for (int j = 0; j < g.length(); j++) {
-                int d = Character.digit(g.charAt(j), 16);
+                int d = hexDigit(g.charAt(j)); // not Character.digit: it reads fullwidth and other scripts' digits
                 if (d < 0) {
                     return -1;
                 }
@@ -202,6 +202,16 @@ public final class IpLiteral {
             out[pos++] = (byte) v;
         }
         return pos - offset;
+    }
+
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 
     /** True for 127.0.0.0/8 and ::1 (after IPv4-mapped normalisation). */

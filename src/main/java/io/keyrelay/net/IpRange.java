@@ -1,5 +1,6 @@
 package io.keyrelay.net;
 
+import io.keyrelay.text.Ascii;
 import java.net.InetAddress;
 import java.util.Arrays;
 
@@ -42,11 +43,11 @@ public final class IpRange {
         int prefix = bits;
         if (slash >= 0) {
             String p = s.substring(slash + 1);
-            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)
-                    || (p.length() > 1 && p.charAt(0) == '0')) {
+            long n = Ascii.parseDigits(p, 3); // 0-9 only: Character.isDigit would take other scripts' digits
+            if (n < 0 || (p.length() > 1 && p.charAt(0) == '0')) {
                 throw new IllegalArgumentException("'" + s + "' has an invalid prefix length");
             }
-            prefix = Integer.parseInt(p);
+            prefix = (int) n;
             if (prefix > bits) {
                 throw new IllegalArgumentException("'" + s + "' has a prefix longer than " + bits + " bits");
             }
@@ -100,6 +101,11 @@ public final class IpRange {
         }
         int m = (0xff << (8 - rest)) & 0xff;
         return (address[full] & m) == (network[full] & m);
+    }
+
+    /** True if every address of {@code other} lies inside this block (CIDR containment; families never mix). */
+    public boolean contains(IpRange other) {
+        return other.network.length == network.length && other.prefix >= prefix && contains(other.network);
     }
 
     public boolean isIpv6() {

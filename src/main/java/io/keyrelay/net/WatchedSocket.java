@@ -16,8 +16,18 @@ public final class WatchedSocket extends DelegatingSocket {
     private OutputStream out;
 
     public WatchedSocket(Socket socket, IdleWatchdog watchdog) {
+        this(socket, watchdog, 0);
+    }
+
+    /** A watched socket with room for {@code deadlines} deadlines ({@link IdleWatchdog.Watch#deadline}). */
+    public WatchedSocket(Socket socket, IdleWatchdog watchdog, int deadlines) {
         super(socket);
-        this.watch = watchdog.watch(socket);
+        this.watch = watchdog.watch(socket, deadlines);
+    }
+
+    /** The watch timing this socket. */
+    public IdleWatchdog.Watch watch() {
+        return watch;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.keyrelay.relay;
 
+import io.keyrelay.store.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,7 +28,7 @@ public final class CaptureDownstream implements Downstream {
         this.folder = folder.toAbsolutePath().normalize();
         this.clock = clock;
         try {
-            Files.createDirectories(this.folder);
+            PrivateFiles.directory(this.folder); // 0700; each message is a createTempFile (0600) moved in
         } catch (IOException e) {
             throw new IllegalStateException("cannot create the capture folder " + this.folder + ": " + e.getMessage(), e);
         }

@@ -4,12 +4,15 @@ import io.keyrelay.config.Durations;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.limits.KeySessions;
 import io.keyrelay.net.AddressBucket;
+import io.keyrelay.text.Ascii;
+import io.keyrelay.text.LogText;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -44,10 +47,12 @@ final class AuthCommand extends Commands.Base {
     private static final Pattern SPACES = Pattern.compile(" +");
 
     private final SmtpContext ctx;
+    private final KeySessions keySessions;
 
-    AuthCommand(SmtpContext ctx) {
+    AuthCommand(SmtpContext ctx, KeySessions keySessions) {
         super("AUTH", "Authenticate with an API key.", "PLAIN|LOGIN [initial-response]");
         this.ctx = ctx;
+        this.keySessions = keySessions;
     }
 
     @Override
@@ -64,12 +69,12 @@ final class AuthCommand extends Commands.Base {
             s.sendResponse("503 5.5.1 AUTH is not permitted during a mail transaction");
             return;
         }
-        String[] args = SPACES.split(line.strip());
+        String[] args = SPACES.split(Ascii.trim(line));
         if (args.length < 2 || args.length > 3) {
             s.sendResponse("501 5.5.4 Syntax: AUTH PLAIN|LOGIN [initial-response]");
             return;
         }
-        String mechanism = args[1].toUpperCase(Locale.ROOT);
+        String mechanism = Ascii.toUpperCase(args[1]);
         if (!mechanism.equals("PLAIN") && !mechanism.equals("LOGIN")) {
             s.sendResponse("504 5.5.4 Unrecognized authentication type; use PLAIN or LOGIN");
             return;
@@ -87,14 +92,15 @@ final class AuthCommand extends Commands.Base {
         decide(s, c);
     }
 
-    private record Credentials(String username, String secret) {
+    /** {@code authzid} is PLAIN's authorization identity: null when absent (empty) and for LOGIN. */
+    private record Credentials(String authzid, String username, String secret) {
         @Override
         public String toString() {
-            return "Credentials[" + username + ", ****]";
+            return "Credentials[" + authzid + ", " + username + ", ****]";
         }
     }
 
-    private Credentials plain(Session s, String initial) throws IOException {
+    private Credentials plain(Session s, String initial) throws IOException, DropConnectionException {
         String response = initial;
         if (response == null) {
             s.sendResponse("334 ");
@@ -113,12 +119,13 @@ final class AuthCommand extends Commands.Base {
             reply(s, SmtpReply.AUTH_BAD_PLAIN);
             return null;
         }
+        String authzid = first == 0 ? null : new String(decoded, 0, first, StandardCharsets.UTF_8);
         String username = new String(decoded, first + 1, second - first - 1, StandardCharsets.UTF_8);
         String secret = new String(decoded, second + 1, decoded.length - second - 1, StandardCharsets.UTF_8);
-        return new Credentials(username, secret);
+        return new Credentials(authzid, username, secret);
     }
 
-    private Credentials login(Session s, String initial) throws IOException {
+    private Credentials login(Session s, String initial) throws IOException, DropConnectionException {
         String userB64 = initial;
         if (userB64 == null) {
             s.sendResponse("334 VXNlcm5hbWU6"); // "Username:"
@@ -140,17 +147,22 @@ final class AuthCommand extends Commands.Base {
         if (pass == null) {
             return null;
         }
-        return new Credentials(new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8));
+        return new Credentials(null, new String(user, StandardCharsets.UTF_8), new String(pass, StandardCharsets.UTF_8));
     }
 
-    /** Reads one continuation line; handles "*" (cancel, RFC 4954 section 4) and EOF. */
-    private static String readResponse(Session s) throws IOException {
+    /** Reads one continuation line; handles "*" (cancel, RFC 4954 section 4), EOF and a session out of budget. */
+    private String readResponse(Session s) throws IOException, DropConnectionException {
         String r = s.getReader().readLine();
         if (r == null) {
             s.quit();
             return null;
         }
-        if (r.strip().equals("*")) {
+        SmtpReply closing = SessionBudget.closingReply(r);
+        if (closing != null) {
+            throw Commands.Closing.close(s, closing, ctx); // a deadline passed while the client held the exchange
+        }
+        String response = Ascii.trim(r);
+        if (response.equals("*")) {
             s.sendResponse("501 5.0.0 Authentication cancelled");
             return null;
         }
@@ -158,7 +170,7 @@ final class AuthCommand extends Commands.Base {
             reply(s, SmtpReply.AUTH_TOO_LONG);
             return null;
         }
-        return r.strip();
+        return response;
     }
 
     private static byte[] decode(Session s, String b64) throws IOException {
@@ -191,7 +203,7 @@ final class AuthCommand extends Commands.Base {
         AuthDecision d = ctx.authenticator().authenticate(c.secret(), client, Grant.SMTP_INJECT);
         if (d instanceof AuthDecision.Unavailable u) {
             ctx.metrics().authUnavailable();
-            log.warn("AUTH failed temporarily: key store unreachable ({}) client={}", u.cause().getMessage(),
+            log.warn("AUTH failed temporarily: key store unreachable ({}) client={}", LogText.quote(u.cause().getMessage()),
                     client.getHostAddress());
             reply(s, SmtpReply.AUTH_UNAVAILABLE);
             return;
@@ -201,6 +213,12 @@ final class AuthCommand extends Commands.Base {
             return;
         }
         ApiKey key = ((AuthDecision.Accepted) d).key();
+        if (c.authzid() != null && !Ascii.equalsIgnoreCase(c.authzid(), c.username())) {
+            // RFC 4616: the authzid asks to act as someone else. keyrelay has no such proxy authorization (nor does
+            // Postfix with Cyrus SASL by default): refused, rather than silently dropped.
+            refuse(s, AuthDecision.Reason.AUTHZID_MISMATCH, key, c.username(), client);
+            return;
+        }
         Username u = parseUsername(c.username());
         if (u == null) {
             refuse(s, AuthDecision.Reason.BAD_USERNAME, key, c.username(), client);
@@ -215,7 +233,15 @@ final class AuthCommand extends Commands.Base {
             subaccount = u.subaccount();
         }
         RelayPrincipal principal = new RelayPrincipal(key, u.base(), subaccount);
-        s.setAuthenticationHandler(new Authenticated(principal));
+        int maxSessions = ctx.limitsFor(key).sessionsPerKey();
+        if (!keySessions.open(key.id(), maxSessions)) {
+            ctx.metrics().limitReached(KeyLimits.Limit.SESSIONS_PER_KEY);
+            log.info("AUTH refused: key_id={} short_key={} has {} sessions open (sessions_per_key {}) client={}",
+                    key.id(), key.shortKey(), keySessions.openFor(key.id()), maxSessions, client.getHostAddress());
+            throw Commands.Closing.close(s, SmtpReply.KEY_SESSIONS, ctx);
+        }
+        s.setAuthenticationHandler(new Authenticated(principal)); // its place is given back when the session ends
+        SessionBudget.of(s).authenticated();
         ctx.metrics().authAccepted();
         if (log.isDebugEnabled()) {
             log.debug("AUTH accepted: key_id={} short_key={} subaccount={} client={}", key.id(), key.shortKey(),
@@ -250,17 +276,18 @@ final class AuthCommand extends Commands.Base {
     private Username parseUsername(String username) {
         String base = username;
         Long sub = null;
-        int i = username.toUpperCase(Locale.ROOT).indexOf(SUBACCOUNT_SUFFIX);
+        // ASCII case only: U+0131 and U+017F must not fold into SMTP_Injection, nor U+212A into X-MSYS-… .
+        int i = Ascii.indexOfIgnoreCase(username, SUBACCOUNT_SUFFIX);
         if (i >= 0) {
             base = username.substring(0, i);
-            String n = username.substring(i + SUBACCOUNT_SUFFIX.length());
-            if (n.isEmpty() || n.length() > 18 || !n.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-                return null;
+            long n = Ascii.parseDigits(username.substring(i + SUBACCOUNT_SUFFIX.length()), 18);
+            if (n < 0) {
+                return null; // not 0-9 only: "+1", "٣", "" and "1 " are no subaccount
             }
-            sub = Long.parseLong(n);
+            sub = n;
         }
         for (String accepted : ctx.config().auth().usernames()) {
-            if (accepted.equalsIgnoreCase(base)) {
+            if (Ascii.equalsIgnoreCase(accepted, base)) {
                 return new Username(accepted, sub);
             }
         }

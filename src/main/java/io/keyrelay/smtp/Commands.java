@@ -1,7 +1,12 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.limits.KeySessions;
+import io.keyrelay.text.Ascii;
 import java.io.IOException;
+import java.util.List;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.internal.server.Command;
 import org.subethamail.smtp.internal.server.HelpMessage;
@@ -23,13 +28,15 @@ import org.subethamail.smtp.server.Session;
  * command, so an upgrade that changes it fails the build.
  */
 final class Commands {
+    private static final Logger log = LoggerFactory.getLogger(Commands.class);
+
     private Commands() {}
 
     /** Installs keyrelay's commands into a built (not yet started) server. */
-    static void install(SMTPServer server, SmtpContext ctx, OpenSessions sessions) {
+    static void install(SMTPServer server, SmtpContext ctx, OpenSessions sessions, KeySessions keySessions) {
         var handler = server.getCommandHandler();
         handler.addCommand(new EhloCommand(ctx));
-        handler.addCommand(new AuthCommand(ctx));
+        handler.addCommand(new AuthCommand(ctx, keySessions));
         handler.addCommand(new MailCommand(ctx));
         handler.addCommand(new RcptCommand(ctx));
         handler.addCommand(new DataCommand(ctx));
@@ -38,7 +45,15 @@ final class Commands {
         handler.addCommand(new MalformedLine(LineGuard.TOO_LONG, SmtpReply.LINE_TOO_LONG));
         handler.addCommand(new MalformedLine(LineGuard.BARE_CR_OR_LF, SmtpReply.BARE_CR_OR_LF));
         handler.addCommand(new MalformedLine(LineGuard.NOT_UTF8, SmtpReply.NOT_UTF8));
+        handler.addCommand(new MalformedLine(LineGuard.NON_ASCII_VERB, SmtpReply.NON_ASCII_COMMAND));
+        for (String marker : List.of(SessionBudget.OUT_OF_ERRORS, SessionBudget.COMMAND_LATE, SessionBudget.AUTH_LATE,
+                SessionBudget.TRANSACTION_LATE)) {
+            handler.addCommand(new Closing(marker, ctx));
+        }
         handler.addCommand(new HelpCommand(handler.getCommand("HELP")));
+        for (String verb : JUNK) {
+            handler.addCommand(new Junk(handler.getCommand(verb)));
+        }
         for (String verb : Set.copyOf(handler.getVerbs())) {
             handler.addCommand(new DrainGuard(handler.getCommand(verb), sessions, ctx));
         }
@@ -86,7 +101,7 @@ final class Commands {
 
         /** The text after the verb, trimmed. */
         static String argument(String line, int verbLength) {
-            return line.length() <= verbLength ? "" : line.substring(verbLength).strip();
+            return line.length() <= verbLength ? "" : Ascii.trim(line.substring(verbLength));
         }
     }
 
@@ -117,6 +132,63 @@ final class Commands {
         @Override
         public void execute(String line, Session s) throws IOException {
             reply(s, reply);
+        }
+    }
+
+    /**
+     * The end of a session whose {@link SessionBudget} ran out (a deadline passed, or too many errors): its reply,
+     * then the connection closes. Named by the marker {@link LineGuard} hands out in place of a line.
+     */
+    static final class Closing extends Base {
+        private final SmtpReply reply;
+        private final SmtpContext ctx;
+
+        Closing(String marker, SmtpContext ctx) {
+            super(marker, "", "");
+            this.reply = SessionBudget.closingReply(marker);
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void execute(String line, Session s) throws DropConnectionException {
+            throw close(s, reply, ctx);
+        }
+
+        /** Logs and counts why the session is closed, and returns the drop to throw. */
+        static DropConnectionException close(Session s, SmtpReply reply, SmtpContext ctx) {
+            String reason = reply.name().toLowerCase(java.util.Locale.ROOT);
+            ctx.metrics().closed(reason);
+            log.info("closing session: {} client={} errors={}", reason, SmtpContext.clientAddress(s).getHostAddress(),
+                    SessionBudget.of(s).errors());
+            return reply.drop();
+        }
+    }
+
+    /** The commands Postfix calls junk when a session sends nothing else ({@code smtp.junk_command_limit}). */
+    private static final List<String> JUNK = List.of("NOOP", "RSET", "HELP", "VRFY", "EXPN");
+
+    /** A junk command: counted in the session's budget, then run as it is. */
+    static final class Junk implements Command {
+        private final Command command;
+
+        Junk(Command command) {
+            this.command = command;
+        }
+
+        @Override
+        public void execute(String line, Session s) throws IOException, DropConnectionException {
+            SessionBudget.of(s).junkCommand();
+            command.execute(line, s);
+        }
+
+        @Override
+        public HelpMessage getHelp() throws org.subethamail.smtp.internal.server.CommandException {
+            return command.getHelp();
+        }
+
+        @Override
+        public String getName() {
+            return command.getName();
         }
     }
 

@@ -1,8 +1,10 @@
 package io.keyrelay.smtp;
 
 import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.text.Ascii;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.server.Session;
 
@@ -31,11 +33,13 @@ final class DataCommand extends Commands.Base {
             reply(s, SmtpReply.NEED_RCPT);
             return;
         }
-        if (!line.strip().equalsIgnoreCase("DATA")) {
+        if (!Ascii.equalsIgnoreCase(Ascii.trim(line), "DATA")) {
             s.sendResponse("501 5.5.4 Syntax: DATA (no parameters)");
             return;
         }
         reply(s, SmtpReply.START_DATA);
+        SessionBudget budget = SessionBudget.of(s);
+        budget.dataStarted();
         LineGuard guard = GuardedSocket.guardOf(s);
         guard.data(); // the message's bytes are relayed as they are, lines of any length included
         DataStream data = new DataStream(s.getRawInput(), tx.limits().maxMessageSize());
@@ -54,10 +58,18 @@ final class DataCommand extends Commands.Base {
             // carried the partial message is dropped), nobody is left to answer, and it is no error of ours.
             s.quit();
             return;
+        } catch (SocketTimeoutException late) {
+            if (budget.dataLate()) { // smtp.data_timeout: the whole message, however it trickled in
+                throw Commands.Closing.close(s, SmtpReply.DATA_TIMEOUT, ctx); // done() drops what was relayed
+            }
+            throw late; // the idle timeout, which the library answers
         } finally {
             guard.commands();
         }
         s.sendResponse(response);
+        if (response.startsWith("250")) {
+            budget.delivered();
+        }
         s.resetMailTransaction();
     }
 }

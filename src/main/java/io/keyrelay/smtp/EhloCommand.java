@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.text.Ascii;
 import java.io.IOException;
 import java.util.regex.Pattern;
 import org.subethamail.smtp.server.Session;
@@ -20,7 +21,7 @@ final class EhloCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException {
-        String[] args = WHITESPACE.split(line.strip());
+        String[] args = WHITESPACE.split(Ascii.trim(line));
         if (args.length < 2) {
             s.sendResponse("501 5.5.4 Syntax: EHLO hostname");
             return;

@@ -18,6 +18,10 @@ import java.nio.charset.StandardCharsets;
  * {@code <CRLF>.<CRLF>} counting the start of the data as after a CRLF — and no further: what a pipelining client
  * sent after it in the same packet is checked as commands again. Also unchecked: a PROXY protocol header (binary
  * in v2), from {@link #pass()} until {@link #commands()}.
+ *
+ * <p>The guard also keeps the session's {@link SessionBudget} informed of each command line it waits for (its
+ * deadline), and when the budget says the session is over — a deadline passed, too many errors — it hands the
+ * library that budget's closing marker instead of a line, at once and for every line after.
  */
 final class LineGuard extends InputStream {
     /** Octets a command line may have before its CRLF (the library refuses 998 characters). */
@@ -25,9 +29,11 @@ final class LineGuard extends InputStream {
     static final String TOO_LONG = "\0LNG";
     static final String BARE_CR_OR_LF = "\0BCR";
     static final String NOT_UTF8 = "\0UTF";
+    static final String NON_ASCII_VERB = "\0VRB";
     private static final int BUFFER = 1024; // a whole line (MAX_LINE + CRLF) fits; kept small: one per session
 
     private final InputStream in;
+    private final SessionBudget budget;
     private static final byte[] END_OF_DATA = {'\r', '\n', '.', '\r', '\n'};
 
     private byte[] buf = new byte[BUFFER];
@@ -47,8 +53,14 @@ final class LineGuard extends InputStream {
     /** Bytes of {@link #END_OF_DATA} matched so far (the data starts as if after a CRLF). */
     private int matched;
 
+    /** A guard with no deadlines and no error limit (for tests of the line rules alone). */
     LineGuard(InputStream in, boolean pass) {
+        this(in, SessionBudget.unlimited(), pass);
+    }
+
+    LineGuard(InputStream in, SessionBudget budget, boolean pass) {
         this.in = in;
+        this.budget = budget;
         this.pass = pass;
     }
 
@@ -97,42 +109,61 @@ final class LineGuard extends InputStream {
             discarding = false;
             return data && n > 0 ? upToEndOfData(b, off, n, buffered) : n;
         }
-        while (lineLeft == 0) {
-            int lf = indexOfCrlf(start); // a line ends only at CRLF: a bare CR or LF ends nothing
-            if (discarding) {
+        if (lineLeft == 0) {
+            String closing = budget.closingMarker();
+            if (closing != null) {
+                return startMarker(closing, b, off, len);
+            }
+        }
+        try {
+            while (lineLeft == 0) {
+                int lf = indexOfCrlf(start); // a line ends only at CRLF: a bare CR or LF ends nothing
+                if (discarding) {
+                    if (lf < 0) {
+                        keepTrailingCr();
+                        if (!fill()) {
+                            return -1;
+                        }
+                        continue;
+                    }
+                    start = lf + 1;
+                    discarding = false;
+                    budget.lineRead(); // the over-long line is over; the next one has a deadline of its own
+                    continue;
+                }
                 if (lf < 0) {
-                    keepTrailingCr();
+                    if (end - start >= MAX_LINE + 2) { // no CRLF even after MAX_LINE octets and a CR: too long
+                        keepTrailingCr();
+                        discarding = true;
+                        return startMarker(TOO_LONG, b, off, len);
+                    }
+                    compact();
                     if (!fill()) {
+                        if (end > start) { // the client is gone mid-line; the library drops such a line
+                            lineLeft = end - start;
+                            break;
+                        }
                         return -1;
                     }
                     continue;
                 }
-                start = lf + 1;
-                discarding = false;
-                continue;
-            }
-            if (lf < 0) {
-                if (end - start >= MAX_LINE + 2) { // no CRLF even after MAX_LINE octets and a CR: too long
-                    keepTrailingCr();
-                    discarding = true;
-                    return startMarker(TOO_LONG, b, off, len);
+                budget.lineRead();
+                String problem = check(start, lf);
+                if (problem != null) {
+                    start = lf + 1;
+                    return startMarker(problem, b, off, len);
                 }
-                compact();
-                if (!fill()) {
-                    if (end > start) { // the client is gone mid-line; the library drops such a line
-                        lineLeft = end - start;
-                        break;
-                    }
-                    return -1;
-                }
-                continue;
+                lineLeft = lf + 1 - start;
             }
-            String problem = check(start, lf);
-            if (problem != null) {
-                start = lf + 1;
-                return startMarker(problem, b, off, len);
+        } catch (IOException e) {
+            String closing = budget.closingMarker(); // a deadline ended the read: say which, then close
+            if (closing == null) {
+                throw e; // the idle timeout (the library answers it) or a connection gone
             }
-            lineLeft = lf + 1 - start;
+            start = 0;
+            end = 0;
+            discarding = false;
+            return startMarker(closing, b, off, len);
         }
         int n = Math.min(len, lineLeft);
         System.arraycopy(buf, start, b, off, n);
@@ -180,7 +211,17 @@ final class LineGuard extends InputStream {
                 return BARE_CR_OR_LF;
             }
         }
-        return validUtf8(from, contentEnd) ? null : NOT_UTF8;
+        if (!validUtf8(from, contentEnd)) {
+            return NOT_UTF8;
+        }
+        // The verb must be ASCII: the library looks verbs up upper-cased by Locale.ENGLISH, which would make
+        // "MAıL" (dotless i) a MAIL and "ſTARTTLS" (long s) a STARTTLS.
+        for (int i = from; i < contentEnd && buf[i] != ' '; i++) {
+            if (buf[i] < 0) {
+                return NON_ASCII_VERB;
+            }
+        }
+        return null;
     }
 
     /** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -257,6 +298,7 @@ final class LineGuard extends InputStream {
     }
 
     private boolean fill() throws IOException {
+        budget.lineWaiting(); // from the first wait for a line to its CRLF, however it trickles in
         int n;
         do {
             n = in.read(buf, end, buf.length - end);

@@ -7,8 +7,8 @@ import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.MailParams;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.text.Ascii;
 import java.io.IOException;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.DropConnectionException;
@@ -59,19 +59,20 @@ final class MailCommand extends Commands.Base {
             switch (SmtpPath.keyword(p)) {
                 case "SIZE" -> {
                     String v = SmtpPath.value(p, "SIZE");
-                    if (v == null || v.isEmpty() || v.length() > 18 || !v.chars().allMatch(Character::isDigit)) {
+                    long n = v == null ? -1 : Ascii.parseDigits(v, 18); // ASCII digits only: SIZE=٣ is no number
+                    if (n < 0) {
                         reply(s, SmtpReply.MAIL_SYNTAX);
                         return;
                     }
-                    size = Long.parseLong(v);
+                    size = n;
                 }
                 case "BODY" -> {
                     String v = SmtpPath.value(p, "BODY");
-                    if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
+                    if (v == null || !(Ascii.equalsIgnoreCase(v, "7BIT") || Ascii.equalsIgnoreCase(v, "8BITMIME"))) {
                         reply(s, SmtpReply.MAIL_SYNTAX);
                         return;
                     }
-                    body = v.toUpperCase(Locale.ROOT);
+                    body = Ascii.toUpperCase(v);
                 }
                 case "SMTPUTF8" -> utf8 = true;
                 case "AUTH" -> { } // RFC 4954 section 5: accepted and not passed on
@@ -119,6 +120,7 @@ final class MailCommand extends Commands.Base {
             s.sendResponse(e.getErrorResponse());
             return;
         }
+        SessionBudget.of(s).transactionStarted();
         reply(s, SmtpReply.SENDER_OK);
     }
 

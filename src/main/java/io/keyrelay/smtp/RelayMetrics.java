@@ -23,7 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * keyrelay_auth_attempts_total{result,reason}        result: accepted|denied|unavailable|encryption_required|throttled
  * keyrelay_auth_bans_total                           addresses refused for too many failed AUTHs
  * keyrelay_smtp_refused_total{reason}                connections refused at connect:
- *                                                    auth_ban|untrusted_proxy|proxy_header|shutting_down
+ *                                                    auth_ban|untrusted_proxy|proxy_header|shutting_down|
+ *                                                    address_connections|address_rate
+ * keyrelay_smtp_closed_total{reason}                 sessions closed for a limit: too_many_errors|command_timeout|
+ *                                                    auth_timeout|transaction_timeout|data_timeout|key_sessions
  * keyrelay_messages_total{result}                    result: delivered|rejected|failed|too_large|aborted
  * keyrelay_relayed_bytes_total                       content bytes accepted by the downstream
  * keyrelay_relay_duration_seconds                    DATA start to final reply (histogram)
@@ -43,6 +46,7 @@ public final class RelayMetrics {
     private final Counter authThrottled;
     private final Counter authBans;
     private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+    private final Map<String, Counter> closed = new ConcurrentHashMap<>();
     private final Map<AuthDecision.Reason, Counter> authDenied = new EnumMap<>(AuthDecision.Reason.class);
     private final Map<String, Counter> messages = new ConcurrentHashMap<>();
     private final Map<String, Counter> downstreamErrors = new ConcurrentHashMap<>();
@@ -60,12 +64,18 @@ public final class RelayMetrics {
         authThrottled = auth("throttled", "auth_ban");
         authBans = Counter.builder("keyrelay.auth.bans")
                 .description("Client addresses refused for too many failed AUTHs").register(registry);
-        for (String r : new String[] {"auth_ban", "untrusted_proxy", "proxy_header", "shutting_down"}) {
+        for (String r : new String[] {"auth_ban", "untrusted_proxy", "proxy_header", "shutting_down",
+            "address_connections", "address_rate"}) {
             refused.put(r, Counter.builder("keyrelay.smtp.refused").tag("reason", r)
                     .description("SMTP connections refused before the greeting").register(registry));
         }
         for (AuthDecision.Reason r : AuthDecision.Reason.values()) {
             authDenied.put(r, auth("denied", r.wireName()));
+        }
+        for (String r : new String[] {"too_many_errors", "command_timeout", "auth_timeout", "transaction_timeout",
+            "data_timeout", "key_sessions"}) {
+            closed.put(r, Counter.builder("keyrelay.smtp.closed").tag("reason", r)
+                    .description("SMTP sessions closed by the relay for a limit (421 4.7.0)").register(registry));
         }
         for (String r : new String[] {"delivered", "rejected", "failed", "too_large", "aborted"}) {
             messages.put(r, Counter.builder("keyrelay.messages").tag("result", r)
@@ -129,6 +139,10 @@ public final class RelayMetrics {
 
     void refused(String reason) {
         refused.get(reason).increment();
+    }
+
+    void closed(String reason) {
+        closed.get(reason).increment();
     }
 
     void message(String result) {

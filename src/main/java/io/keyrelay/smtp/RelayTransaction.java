@@ -6,6 +6,7 @@ import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.DownstreamException;
 import io.keyrelay.relay.MailParams;
 import io.keyrelay.relay.Reply;
+import io.keyrelay.text.LogText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -19,10 +20,14 @@ import org.subethamail.smtp.RejectException;
 import org.subethamail.smtp.server.Session;
 
 /**
- * One mail transaction, mirrored step by step at the downstream: MAIL opens it there, each RCPT is relayed and
- * answered with the downstream's reply, and DATA streams the message through and answers with the downstream's
- * final reply. Nothing is acknowledged that the downstream did not accept. Ends with one log line, and gives the
- * message's count back to its key's rates unless the downstream accepted it.
+ * One mail transaction, mirrored step by step at the downstream: the first RCPT opens it there (with MAIL FROM),
+ * each RCPT is relayed and answered with the downstream's reply, and DATA streams the message through and answers
+ * with the downstream's final reply. Nothing is acknowledged that the downstream did not accept. Ends with one log
+ * line, and gives the message's count back to its key's rates unless the downstream accepted it.
+ *
+ * <p>The downstream connection is taken at the first RCPT, not at MAIL: a client that sends MAIL FROM and then
+ * idles (or NOOPs) holds none of the pool, and the sender's refusal, if the downstream refuses it, is the answer to
+ * that RCPT — as with a pipelining downstream, where MAIL FROM always went out with the first RCPT TO.
  */
 final class RelayTransaction implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(RelayTransaction.class);
@@ -52,16 +57,20 @@ final class RelayTransaction implements MessageHandler {
         this.id = id;
     }
 
-    /** MAIL FROM at the downstream; its refusal becomes this client's reply. */
+    /** MAIL FROM, kept until the first RCPT takes a downstream connection ({@link #recipientAccepted}). */
     void begin(String from, MailParams p) throws RejectException {
         this.sender = from;
         this.params = p;
+    }
+
+    /** MAIL FROM at the downstream, for the first recipient; its refusal becomes the answer to that RCPT. */
+    private void openDownstream() throws RejectException {
         try {
-            down = ctx.downstream().begin(from, p);
+            down = ctx.downstream().begin(sender, params);
         } catch (Downstream.Rejected r) {
             result = "rejected";
             downstreamReply = r.reply().line();
-            throw passThrough(r.reply());
+            throw passThrough(r.reply()); // the next RCPT asks again, as after a pipelined refusal
         } catch (DownstreamException e) {
             failed(e, "MAIL FROM");
             result = "failed";
@@ -95,6 +104,9 @@ final class RelayTransaction implements MessageHandler {
     String recipientAccepted(String address) throws RejectException {
         if (downstreamLost) {
             throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
+        }
+        if (down == null) {
+            openDownstream();
         }
         Reply r;
         try {
@@ -159,7 +171,7 @@ final class RelayTransaction implements MessageHandler {
         downstreamLost = true;
         downstreamReply = "error at " + step + ": " + e.getMessage();
         ctx.metrics().downstreamError(e.kind());
-        log.warn("downstream failed at {}: {} ({})", step, e.getMessage(), ctx.downstream().describe());
+        log.warn("downstream failed at {}: {} ({})", step, LogText.quote(e.getMessage()), ctx.downstream().describe());
     }
 
     /** The downstream's refusal as this client's reply; 421 becomes 451 (it is the downstream closing, not us). */
@@ -208,6 +220,7 @@ final class RelayTransaction implements MessageHandler {
 
     @Override
     public void done() {
+        SessionBudget.of(session).transactionEnded();
         if (reservation != null && !result.equals("delivered")) {
             reservation.release(); // refused, failed, too large or abandoned: it does not use the key's quota
         }
@@ -218,12 +231,13 @@ final class RelayTransaction implements MessageHandler {
             down.close();
         }
         ctx.metrics().message(result);
-        log.info("tx={} session={} client={} key_id={} short_key={} subaccount={} from=<{}> rcpts={} size={} result={}"
-                        + " downstream=\"{}\" ms={}",
+        log.info("tx={} session={} client={} key_id={} short_key={} subaccount={} from={} rcpts={} size={} result={}"
+                        + " downstream={} ms={}",
                 id, session.getSessionId(), clientAddress().getHostAddress(),
                 principal == null ? "-" : principal.key().id(), principal == null ? "-" : principal.key().shortKey(),
                 principal == null || principal.subaccountId() == null ? "-" : principal.subaccountId(),
-                sender == null ? "" : sender, accepted, size, result, downstreamReply,
+                LogText.quote(sender == null ? "" : "<" + sender + ">"), accepted, size, result,
+                LogText.quote(downstreamReply),
                 (System.nanoTime() - startNanos) / 1_000_000);
     }
 }

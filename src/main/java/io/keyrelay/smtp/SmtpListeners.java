@@ -2,18 +2,19 @@ package io.keyrelay.smtp;
 
 import io.keyrelay.config.Durations;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.limits.KeySessions;
 import io.keyrelay.net.IdleWatchdog;
 import io.keyrelay.net.WatchedSocket;
 import io.keyrelay.tls.TlsContexts;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,8 @@ public final class SmtpListeners implements AutoCloseable {
     private final SmtpContext ctx;
     private final SSLContext tls;
     private final OpenSessions sessions = new OpenSessions();
+    private final KeySessions keySessions = new KeySessions();
+    private final AddressLimits addresses;
     private final List<SMTPServer> servers = new ArrayList<>();
     private final List<DrainableServerSocket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicLong sessionIds = new AtomicLong();
@@ -50,11 +53,14 @@ public final class SmtpListeners implements AutoCloseable {
     public SmtpListeners(SmtpContext ctx, SSLContext tls) {
         this.ctx = ctx;
         this.tls = tls;
+        this.addresses = new AddressLimits(ctx.config().sessionLimits(), ctx.throttle().limits().trackedAddresses(),
+                ctx.clock());
     }
 
     /** Binds and starts the listeners; returns once they accept connections. */
     public SmtpListeners start() {
-        idleWatchdog = new IdleWatchdog("smtp-idle-watchdog", ctx.config().idleTimeout());
+        idleWatchdog = new IdleWatchdog("smtp-idle-watchdog", ctx.config().idleTimeout(),
+                ctx.config().sessionLimits().shortestDeadline(ctx.config().proxy().enabled()));
         plain = build(ctx.config().port(), false);
         servers.add(plain);
         if (ctx.config().implicitTlsPort() != 0) {
@@ -71,10 +77,10 @@ public final class SmtpListeners implements AutoCloseable {
 
     private SMTPServer build(int port, boolean implicitTls) {
         RelayConfig.Proxy proxy = ctx.config().proxy();
-        // Behind a proxy, the implicit-TLS listener accepts plain sockets: the PROXY header comes in clear before the
-        // client's TLS, and TrustedProxyHandler does the handshake after it.
-        boolean tlsSockets = implicitTls && !proxy.enabled();
-        boolean watched = !tlsSockets;
+        // Every listener accepts plain sockets, timed by the watchdog. On the implicit-TLS port TLS is layered over
+        // the watched socket at accept (the handshake runs on the session's thread, at its first read or write) —
+        // or, behind a proxy, after the PROXY header, which comes in clear first (TrustedProxyHandler).
+        boolean tlsAtAccept = implicitTls && !proxy.enabled();
         SMTPServer.Builder b = SMTPServer.port(port)
                 .bindAddress(ctx.config().listen())
                 .hostName(ctx.config().hostname())
@@ -82,9 +88,8 @@ public final class SmtpListeners implements AutoCloseable {
                 .backlog(1024)
                 .executorService(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("smtp-session-", 0).factory()))
                 .maxConnections(ctx.config().maxConnections())
-                // Plain sockets are timed by the watchdog (no SO_TIMEOUT: a timer per read cost a quarter of the
-                // relay's CPU); the implicit-TLS listener's SSL sockets keep SO_TIMEOUT.
-                .connectionTimeoutMs(watched ? 0 : (int) Math.min(Integer.MAX_VALUE, ctx.config().idleTimeout().toMillis()))
+                // Sockets are timed by the watchdog, not SO_TIMEOUT: a timer per read cost a quarter of the relay's CPU.
+                .connectionTimeoutMs(0)
                 .maxRecipients(-1) // enforced by RcptCommand, with 452 4.5.3
                 .maxMessageSize((int) Math.min(Integer.MAX_VALUE, ctx.config().maxMessageSize()))
                 .insertReceivedHeaders(false) // ReceivedHeader writes ours, without reverse DNS
@@ -93,42 +98,39 @@ public final class SmtpListeners implements AutoCloseable {
                 .messageHandlerFactory(mc -> new RelayTransaction(ctx, (org.subethamail.smtp.server.Session) mc,
                         idPrefix + "M" + Long.toString(messageIds.incrementAndGet(), 36).toUpperCase(java.util.Locale.ROOT)))
                 .sessionIdFactory(() -> idPrefix + Long.toString(sessionIds.incrementAndGet(), 36).toUpperCase(java.util.Locale.ROOT))
-                .sessionHandler(new SessionTracker(ctx, sessions))
+                .sessionHandler(new SessionTracker(ctx, sessions, addresses, keySessions))
                 .serverThreadName("smtp-accept-" + port);
         if (proxy.enabled()) {
             b.proxyHandler(new TrustedProxyHandler(proxy, ctx.metrics(), implicitTls ? tls : null));
         }
         if (tls != null && !implicitTls) {
-            b.enableTLS(true).startTlsSocketFactory(socket -> {
-                InetSocketAddress peer = (InetSocketAddress) socket.getRemoteSocketAddress();
-                SSLSocket s = (SSLSocket) tls.getSocketFactory()
-                        .createSocket(socket, peer.getAddress().getHostAddress(), socket.getPort(), true);
-                s.setUseClientMode(false);
-                s.setEnabledProtocols(TlsContexts.PROTOCOLS);
-                return s;
-            });
+            b.enableTLS(true).startTlsSocketFactory(this::serverTls);
         }
         IdleWatchdog watchdog = idleWatchdog;
+        RelayConfig.SessionLimits limits = ctx.config().sessionLimits();
+        boolean proxyHeaderFirst = proxy.enabled();
         b.serverSocketFactory(() -> {
-            ServerSocket socket;
-            if (tlsSockets) {
-                SSLServerSocket ss = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
-                ss.setEnabledProtocols(TlsContexts.PROTOCOLS);
-                ss.setUseClientMode(false);
-                socket = ss;
-            } else {
-                socket = new ServerSocket();
-            }
-            boolean proxyHeaderFirst = proxy.enabled();
-            DrainableServerSocket d = new DrainableServerSocket(socket, watched
-                    ? accepted -> new GuardedSocket(new WatchedSocket(accepted, watchdog), proxyHeaderFirst)
-                    : accepted -> new GuardedSocket(accepted, false));
+            DrainableServerSocket d = new DrainableServerSocket(new ServerSocket(), accepted -> {
+                WatchedSocket watched = new WatchedSocket(accepted, watchdog, SessionBudget.DEADLINES);
+                SessionBudget budget = new SessionBudget(limits, watched.watch(), proxyHeaderFirst);
+                return new GuardedSocket(tlsAtAccept ? serverTls(watched) : watched, budget, proxyHeaderFirst);
+            });
             sockets.add(d);
             return d;
         });
         SMTPServer server = b.build();
-        Commands.install(server, ctx, sessions);
+        Commands.install(server, ctx, sessions, keySessions);
         return server;
+    }
+
+    /** A server-side TLS socket over an accepted one (TLS 1.2 and 1.3; the handshake happens on first use). */
+    private SSLSocket serverTls(Socket accepted) throws java.io.IOException {
+        InetSocketAddress peer = (InetSocketAddress) accepted.getRemoteSocketAddress();
+        SSLSocket s = (SSLSocket) tls.getSocketFactory()
+                .createSocket(accepted, peer.getAddress().getHostAddress(), accepted.getPort(), true);
+        s.setUseClientMode(false);
+        s.setEnabledProtocols(TlsContexts.PROTOCOLS);
+        return s;
     }
 
     /** The port of the STARTTLS listener (the one allocated, when 0 was configured). */

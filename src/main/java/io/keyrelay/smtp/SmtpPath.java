@@ -1,13 +1,13 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.text.Ascii;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
  * Parses the argument of MAIL FROM and RCPT TO: {@code FROM:<path> [params]} (RFC 5321 section 4.1.2, with RFC 6531
- * UTF-8 mailboxes). Deliberately lenient about spacing and the case of keywords, strict about what could harm the
+ * UTF-8 mailboxes). Deliberately lenient about spacing and the (ASCII) case of keywords, strict about what could harm the
  * downstream conversation: no control characters, no spaces in the path, at most 256 octets.
  */
 record SmtpPath(String address, List<String> params) {
@@ -18,11 +18,11 @@ record SmtpPath(String address, List<String> params) {
 
     /** Parses {@code FROM:<a@b> SIZE=1} (keyword "FROM:" or "TO:"); returns null if malformed. */
     static SmtpPath parse(String argument, String keyword) {
-        String a = argument.strip();
-        if (!a.regionMatches(true, 0, keyword, 0, keyword.length())) {
+        String a = Ascii.trim(argument);
+        if (!Ascii.startsWithIgnoreCase(a, keyword)) {
             return null;
         }
-        a = a.substring(keyword.length()).stripLeading();
+        a = Ascii.trim(a.substring(keyword.length()));
         String path;
         String rest;
         if (a.startsWith("<")) {
@@ -61,7 +61,7 @@ record SmtpPath(String address, List<String> params) {
                 return null;
             }
         }
-        String r = rest.strip();
+        String r = Ascii.trim(rest);
         if (r.isEmpty()) {
             return new SmtpPath(path, List.of()); // the common case: no parameters, nothing to split
         }
@@ -81,7 +81,7 @@ record SmtpPath(String address, List<String> params) {
     /** True if the address has a local part and a domain (or is {@code postmaster}, RFC 5321 section 4.5.1). */
     boolean isMailbox() {
         int at = address.lastIndexOf('@');
-        return (at > 0 && at < address.length() - 1) || address.equalsIgnoreCase("postmaster");
+        return (at > 0 && at < address.length() - 1) || Ascii.equalsIgnoreCase(address, "postmaster");
     }
 
     boolean isAscii() {
@@ -96,7 +96,7 @@ record SmtpPath(String address, List<String> params) {
     /** The value of {@code NAME=value} among the params (case-insensitive name), or null. */
     static String value(String param, String name) {
         int eq = param.indexOf('=');
-        if (eq < 0 || !param.substring(0, eq).equalsIgnoreCase(name)) {
+        if (eq < 0 || !Ascii.equalsIgnoreCase(param.substring(0, eq), name)) {
             return null;
         }
         return param.substring(eq + 1);
@@ -104,6 +104,6 @@ record SmtpPath(String address, List<String> params) {
 
     static String keyword(String param) {
         int eq = param.indexOf('=');
-        return (eq < 0 ? param : param.substring(0, eq)).toUpperCase(Locale.ROOT);
+        return Ascii.toUpperCase(eq < 0 ? param : param.substring(0, eq));
     }
 }

@@ -49,6 +49,19 @@ public enum SmtpReply {
     LINE_TOO_LONG(500, "5.5.2 Line too long: a command line may have 997 octets before its CRLF"),
     BARE_CR_OR_LF(500, "5.5.2 Syntax error: CR and LF must come together, as CRLF, at the end of the line"),
     NOT_UTF8(500, "5.5.2 Syntax error: the command line is not valid UTF-8"),
+    NON_ASCII_COMMAND(500, "5.5.1 Command unrecognized: SMTP commands are ASCII"),
+
+    /** The limits on one client address, checked at connect (after a PROXY header). */
+    ADDRESS_CONNECTIONS(421, "4.7.0 Too many connections from your address; try again later"),
+    ADDRESS_RATE(421, "4.7.0 Too many new connections from your address; try again later"),
+    /** The limits on one session: its errors and junk commands, and its deadlines. */
+    TOO_MANY_ERRORS(421, "4.7.0 Too many errors; closing connection"),
+    COMMAND_TIMEOUT(421, "4.7.0 Command line not completed in time; closing connection"),
+    AUTH_TIMEOUT(421, "4.7.0 Not authenticated in time; closing connection"),
+    TRANSACTION_TIMEOUT(421, "4.7.0 Mail transaction not completed in time; closing connection"),
+    DATA_TIMEOUT(421, "4.7.0 Message data not completed in time; closing connection"),
+    /** The limit on one key's concurrent sessions, checked at AUTH. */
+    KEY_SESSIONS(421, "4.7.0 Too many concurrent sessions for this API key; try again later"),
 
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
     LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),

@@ -1,5 +1,7 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.text.Ascii;
+import io.keyrelay.text.LogText;
 import java.io.IOException;
 import java.io.InputStream;
 import javax.net.ssl.SSLSocket;
@@ -29,7 +31,7 @@ final class StartTlsCommand extends Commands.Base {
 
     @Override
     public void execute(String line, Session s) throws IOException {
-        if (!line.strip().equalsIgnoreCase("STARTTLS")) {
+        if (!Ascii.equalsIgnoreCase(Ascii.trim(line), "STARTTLS")) {
             reply(s, SmtpReply.TLS_SYNTAX);
             return;
         }
@@ -59,12 +61,12 @@ final class StartTlsCommand extends Commands.Base {
             tls = s.getServer().createSSLSocket(GuardedSocket.transport(s)); // below the guard: raw TLS records
             tls.startHandshake();
         } catch (IOException e) {
-            log.info("STARTTLS handshake failed, closing: {} client={}", e.getMessage(),
+            log.info("STARTTLS handshake failed, closing: {} client={}", LogText.quote(e.getMessage()),
                     SmtpContext.clientAddress(s).getHostAddress());
             s.quit();
             return;
         }
-        s.setSocket(new GuardedSocket(tls, false));
+        s.setSocket(new GuardedSocket(tls, SessionBudget.of(s), false));
         s.resetSmtpProtocol(); // RFC 3207 section 4.2: forget the EHLO and any transaction from before TLS
         s.setTlsStarted(true);
     }

@@ -2,6 +2,7 @@ package io.keyrelay.smtp;
 
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.net.IpLiteral;
+import io.keyrelay.text.LogText;
 import io.keyrelay.tls.TlsContexts;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -16,7 +17,6 @@ import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.subethamail.smtp.internal.proxy.ProxyHandler;
-import org.subethamail.smtp.internal.proxy.ProxyProtocolV1Handler;
 import org.subethamail.smtp.internal.proxy.ProxyProtocolV2Handler;
 import org.subethamail.smtp.server.Session;
 
@@ -25,11 +25,14 @@ import org.subethamail.smtp.server.Session;
  * peers.
  *
  * <p>SubEthaSMTP parses the header ({@code ProxyProtocolV1Handler}, {@code ProxyProtocolV2Handler}) and then takes
- * the address in it as the session's {@code getRemoteAddress()} — which the allowlists, the AUTH throttle, the logs
- * and the Received header all use — but it believes any peer. This gate refuses peers outside
- * {@code smtp.proxy_trusted} before a byte of the header is read ({@code 554 5.7.1}), and turns a missing or
- * malformed header into {@code 421 4.3.0}. A peer that connects and closes without sending anything (a load
- * balancer's TCP health check) is dropped quietly.
+ * the address in it as the session's {@code getRemoteAddress()} — which the allowlists, the AUTH throttle, the
+ * per-address limits, the logs and the Received header all use — but it believes any peer. This gate refuses peers
+ * outside {@code smtp.proxy_trusted} before a byte of the header is read ({@code 554 5.7.1}), and turns a missing
+ * or malformed header into {@code 421 4.3.0}. A peer that connects and closes without sending anything (a load
+ * balancer's TCP health check) is dropped quietly. The header must be complete within {@code smtp.proxy_timeout}
+ * (a deadline of the session's {@link SessionBudget}), so a trusted peer that sends a few bytes and stops does not
+ * hold a session until the idle timeout. v1 headers are read by {@link ProxyV1Header} (IPv4-mapped addresses
+ * accepted, no DNS); v2 by the library's parser.
  *
  * <p>For {@code any}, the first bytes are peeked under a mark on the session's own buffered stream and the matching
  * parser is called on that same stream, so no byte after the header is lost. (The library's combined
@@ -70,30 +73,45 @@ final class TrustedProxyHandler implements ProxyHandler {
         if (!in.markSupported()) {
             throw new IllegalStateException("the session's input must be buffered (SubEthaSMTP's always is)");
         }
-        byte[] start;
-        try {
-            start = peek(in, V2_SIGNATURE.length);
-        } catch (IOException e) {
-            start = new byte[0];
-        }
+        SessionBudget budget = GuardedSocket.budgetOf(session);
+        byte[] start = peek(in, V2_SIGNATURE.length);
         if (start.length == 0) {
-            log.debug("{} closed without sending a PROXY header (a health check?)", peer.getHostAddress());
+            log.debug("{} closed without sending a PROXY header (a health check?){}", peer.getHostAddress(),
+                    budget.proxyLate() ? ", or sent nothing within smtp.proxy_timeout" : "");
             session.quit();
             return ProxyResult.FAIL;
         }
         ProxyResult result;
+        String problem;
         try {
-            result = parse(in, out, session, start);
+            ProxyV1Header.Result v1 = null;
+            if (start.length < V2_SIGNATURE.length && !isV1(start)) {
+                result = ProxyResult.FAIL; // fewer than 12 bytes, then nothing more: no header of either kind
+                problem = null;
+            } else if (isV1(start) && (proxy.mode() == RelayConfig.ProxyProtocol.V1
+                    || proxy.mode() == RelayConfig.ProxyProtocol.ANY)) {
+                v1 = ProxyV1Header.read(in);
+                result = v1.problem() != null ? ProxyResult.FAIL
+                        : v1.unknown() ? ProxyResult.NOP : new ProxyResult(v1.client());
+                problem = v1.problem();
+            } else {
+                result = parseV2(in, out, session, start);
+                problem = null;
+            }
         } catch (IOException e) {
             result = ProxyResult.FAIL;
+            problem = e.getMessage();
         }
         if (!result.isSuccess()) {
             metrics.refused("proxy_header");
-            log.warn("refused a connection from {}: no valid PROXY protocol {} header (smtp.proxy_protocol)",
+            log.warn("refused a connection from {}: no valid PROXY protocol {} header (smtp.proxy_protocol){}",
                     peer.getHostAddress(), proxy.mode() == RelayConfig.ProxyProtocol.ANY ? "v1 or v2"
-                            : proxy.mode().name().toLowerCase(Locale.ROOT));
+                            : proxy.mode().name().toLowerCase(Locale.ROOT),
+                    budget.proxyLate() ? ": not complete within smtp.proxy_timeout"
+                            : problem == null ? "" : ": " + LogText.quote(problem));
             return refuse(session, SmtpReply.PROXY_HEADER_INVALID);
         }
+        budget.proxyHeaderRead();
         if (implicitTls != null) {
             if (!startTls(in, session)) {
                 return ProxyResult.FAIL;
@@ -104,14 +122,14 @@ final class TrustedProxyHandler implements ProxyHandler {
         return result;
     }
 
-    private ProxyResult parse(InputStream in, OutputStream out, Session session, byte[] start) throws IOException {
-        boolean v1 = start.length >= V1_PREFIX.length && Arrays.equals(start, 0, V1_PREFIX.length, V1_PREFIX, 0,
+    private static boolean isV1(byte[] start) {
+        return start.length >= V1_PREFIX.length && Arrays.equals(start, 0, V1_PREFIX.length, V1_PREFIX, 0,
                 V1_PREFIX.length);
+    }
+
+    private ProxyResult parseV2(InputStream in, OutputStream out, Session session, byte[] start) throws IOException {
         boolean v2 = Arrays.equals(start, V2_SIGNATURE);
         RelayConfig.ProxyProtocol mode = proxy.mode();
-        if (v1 && (mode == RelayConfig.ProxyProtocol.V1 || mode == RelayConfig.ProxyProtocol.ANY)) {
-            return ProxyProtocolV1Handler.INSTANCE.handle(in, out, session);
-        }
         if (v2 && (mode == RelayConfig.ProxyProtocol.V2 || mode == RelayConfig.ProxyProtocol.ANY)) {
             byte[] header = peek(in, V2_FIXED_HEADER); // the library reads these 16 bytes with a single read()
             if (header.length == V2_FIXED_HEADER && (header[15] & 0x80) != 0) {
@@ -126,12 +144,27 @@ final class TrustedProxyHandler implements ProxyHandler {
         return ProxyResult.FAIL;
     }
 
-    /** Up to {@code n} bytes from the start of the stream, left in place to be read again. */
+    /**
+     * Up to {@code n} bytes from the start of the stream, left in place to be read again: fewer when the peer
+     * closes, or stops sending until {@code smtp.proxy_timeout} ends the read.
+     */
     private static byte[] peek(InputStream in, int n) throws IOException {
         in.mark(n);
-        byte[] b = in.readNBytes(n);
+        byte[] b = new byte[n];
+        int got = 0;
+        try {
+            while (got < n) {
+                int r = in.read(b, got, n - got);
+                if (r < 0) {
+                    break;
+                }
+                got += r;
+            }
+        } catch (IOException e) {
+            // closed or timed out: what came so far is all there is
+        }
         in.reset();
-        return b;
+        return got == n ? b : Arrays.copyOf(b, got);
     }
 
     /**
@@ -153,11 +186,11 @@ final class TrustedProxyHandler implements ProxyHandler {
             tls.setUseClientMode(false);
             tls.setEnabledProtocols(TlsContexts.PROTOCOLS);
             tls.startHandshake();
-            session.setSocket(new GuardedSocket(tls, false));
+            session.setSocket(new GuardedSocket(tls, GuardedSocket.budgetOf(session), false));
             session.setTlsStarted(true);
             return true;
         } catch (IOException e) {
-            log.debug("TLS handshake after the PROXY header failed: {}", e.toString());
+            log.debug("TLS handshake after the PROXY header failed: {}", LogText.quote(e.toString()));
             session.quit();
             return false;
         }

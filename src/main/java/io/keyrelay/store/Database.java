@@ -17,20 +17,32 @@ import org.flywaydb.core.api.output.MigrateResult;
  * {@code jdbc:postgresql:} URL, else an embedded H2 file under {@code data_dir}.
  *
  * <p>The H2 file is opened with {@code AUTO_SERVER=TRUE}: the first process to open it serves it over a
- * loopback TCP port recorded in the lock file, so {@code keyrelay keys …} can change keys while the relay runs.
+ * loopback TCP port recorded in the lock file, so {@code keyrelay keys …} can change keys while the relay runs. Its
+ * directory and files are private to keyrelay's user and its password is random per install
+ * ({@link EmbeddedStore}).
  */
 public final class Database implements AutoCloseable {
+    static {
+        // Before any H2 class loads (it reads the property once): the embedded store's AUTO_SERVER listens on
+        // loopback only, not on every interface. An operator's own -Dh2.bindAddress wins.
+        if (System.getProperty("h2.bindAddress") == null) {
+            System.setProperty("h2.bindAddress", "127.0.0.1");
+        }
+    }
+
     /** How long a caller waits for a pooled connection before the store counts as unreachable. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
 
     private final HikariDataSource dataSource;
     private final String url;
     private final boolean embedded;
+    private final Path dataDir;
 
-    private Database(HikariDataSource dataSource, String url, boolean embedded) {
+    private Database(HikariDataSource dataSource, String url, boolean embedded, Path dataDir) {
         this.dataSource = dataSource;
         this.url = url;
         this.embedded = embedded;
+        this.dataDir = dataDir;
     }
 
     /**
@@ -46,10 +58,12 @@ public final class Database implements AutoCloseable {
         if (!db.user().isEmpty()) {
             hc.setUsername(db.user());
         } else if (embedded) {
-            hc.setUsername("sa");
+            hc.setUsername(EmbeddedStore.USER);
         }
         if (!db.password().isEmpty()) {
             hc.setPassword(db.password());
+        } else if (embedded && db.user().isEmpty()) {
+            hc.setPassword(EmbeddedStore.password(dataDir, url)); // never H2's default empty one
         }
         hc.setMaximumPoolSize(db.poolSize());
         hc.setMinimumIdle(Math.min(2, db.poolSize()));
@@ -57,17 +71,11 @@ public final class Database implements AutoCloseable {
         hc.setValidationTimeout(Math.min(2_000, CONNECTION_TIMEOUT_MS - 500));
         hc.setInitializationFailTimeout(-1); // start without the database; report on use
         hc.setAutoCommit(true);
-        return new Database(new HikariDataSource(hc), url, embedded);
+        return new Database(new HikariDataSource(hc), url, embedded, dataDir);
     }
 
     static String embeddedUrl(Path dataDir) {
-        Path dir = dataDir.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new StoreException("data_dir: cannot create " + dir + ": " + e.getMessage(), e);
-        }
-        return "jdbc:h2:file:" + dir.resolve("keyrelay") + ";AUTO_SERVER=TRUE";
+        return EmbeddedStore.prepare(dataDir);
     }
 
     /** Brings the schema up to date; safe to run from several processes at once (Flyway locks). */
@@ -90,6 +98,9 @@ public final class Database implements AutoCloseable {
             c.isValid(2);
         } catch (SQLException | HikariPool.PoolInitializationException e) {
             throw new StoreException("cannot connect to the key store at " + url + ": " + rootMessage(e), e);
+        }
+        if (embedded) {
+            EmbeddedStore.narrowFiles(dataDir); // H2 has made its files by now (with the umask's permissions)
         }
     }
 

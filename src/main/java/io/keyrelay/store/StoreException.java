@@ -24,6 +24,14 @@ public final class StoreException extends RuntimeException {
         return sqlState;
     }
 
+    /**
+     * True when the database refused a value (SQLState class 22, "data exception": too long for its column, out of
+     * range, not valid text): the request was bad, the store is fine. Validation should have caught it first.
+     */
+    public boolean isInvalidData() {
+        return sqlState != null && sqlState.startsWith("22");
+    }
+
     /** True for a unique-key violation (SQLState 23505 on PostgreSQL and H2). */
     public boolean isDuplicate() {
         return "23505".equals(sqlState);

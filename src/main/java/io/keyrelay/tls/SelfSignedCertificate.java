@@ -1,12 +1,11 @@
 package io.keyrelay.tls;
 
+import io.keyrelay.store.PrivateFiles;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -65,9 +64,8 @@ public final class SelfSignedCertificate {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
-            writeAtomically(certFile, pem(cert), false);
-            writeAtomically(keyFile, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(pair.getPrivate(), null)),
-                    true);
+            writeAtomically(certFile, pem(cert));
+            writeAtomically(keyFile, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(pair.getPrivate(), null)));
         } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot create a self-signed certificate: " + e.getMessage(), e);
         }
@@ -81,23 +79,10 @@ public final class SelfSignedCertificate {
         return sw.toString();
     }
 
-    private static void writeAtomically(Path file, String content, boolean secret) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".tmp", ".pem");
-        try {
-            if (secret) {
-                try {
-                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                } catch (UnsupportedOperationException e) {
-                    // not a POSIX file system: keep the default permissions
-                }
-            }
-            Files.writeString(tmp, content);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    /** Key and certificate alike {@code 0600}, in a {@code 0700} directory (dev mode's {@code data_dir/dev-tls}). */
+    private static void writeAtomically(Path file, String content) throws IOException {
+        PrivateFiles.directory(file.toAbsolutePath().getParent());
+        PrivateFiles.write(file, content.getBytes(StandardCharsets.US_ASCII));
     }
 
 }
