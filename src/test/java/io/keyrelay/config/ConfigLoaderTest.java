@@ -69,11 +69,12 @@ class ConfigLoaderTest {
     @Test
     void limitsAndAudit_defaultToUnlimitedAndTenThousand_andAreRead() {
         RelayConfig defaults = ConfigLoader.load(null, Map.of());
-        assertThat(defaults.limits()).isEqualTo(new RelayConfig.Limits(0, 0));
+        assertThat(defaults.limits()).isEqualTo(new RelayConfig.Limits(0, 0, 16));
         assertThat(defaults.audit()).isEqualTo(new RelayConfig.Audit(10_000));
         RelayConfig set = ConfigLoader.load(null, Map.of("KEYRELAY_LIMITS_MESSAGES_PER_MINUTE", "120",
-                "KEYRELAY_LIMITS_MESSAGES_PER_DAY", "5000", "KEYRELAY_AUDIT_QUEUE_SIZE", "500"));
-        assertThat(set.limits()).isEqualTo(new RelayConfig.Limits(120, 5000));
+                "KEYRELAY_LIMITS_MESSAGES_PER_DAY", "5000", "KEYRELAY_AUDIT_QUEUE_SIZE", "500",
+                "KEYRELAY_LIMITS_SESSIONS_PER_KEY", "0"));
+        assertThat(set.limits()).isEqualTo(new RelayConfig.Limits(120, 5000, 0));
         assertThat(set.audit().queueSize()).isEqualTo(500);
     }
 

@@ -25,13 +25,13 @@ class SendingLimitsTest {
 
     @Test
     void unsetLimits_takeTheConfiguredDefaults() {
-        assertThat(resolve(KeyLimits.DEFAULTS)).isEqualTo(new SendingLimits(60, 1000, 50, 10L << 20));
+        assertThat(resolve(KeyLimits.DEFAULTS)).isEqualTo(new SendingLimits(60, 1000, 50, 10L << 20, 16));
     }
 
     @Test
     void aKeysRatesAndRecipients_replaceTheDefaults_eitherWay_butItsSizeOnlyLowersTheServers() {
-        assertThat(resolve(new KeyLimits(0L, 5000L, 500L, 1L << 20)))
-                .isEqualTo(new SendingLimits(0, 5000, 500, 1L << 20));
+        assertThat(resolve(new KeyLimits(0L, 5000L, 500L, 1L << 20, 0L)))
+                .isEqualTo(new SendingLimits(0, 5000, 500, 1L << 20, 0));
         assertThat(resolve(new KeyLimits(null, null, 2L, 100L << 20)).maxMessageSize())
                 .as("SIZE was advertised before AUTH").isEqualTo(10L << 20);
         assertThat(resolve(new KeyLimits(0L, 0L, null, null)).unmetered()).isTrue();

@@ -101,4 +101,47 @@ class IdleWatchdogTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> watchdog.watched() == 0);
         other.close();
     }
+
+    @Test
+    void aDeadline_endsAReadThatKeepsGettingBytes_andSaysWhichDeadlineItWas() throws Exception {
+        try (IdleWatchdog wd = new IdleWatchdog("deadline-watchdog", Duration.ofSeconds(30), Duration.ofMillis(200));
+                Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                WatchedSocket watched = new WatchedSocket(server.accept(), wd, 2)) {
+            watched.watch().deadline(1, Duration.ofMillis(400).toNanos());
+            assertThat(watched.watch().armed(1)).isTrue();
+            Thread trickler = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < 100 && !watched.watch().expired(); i++) { // 1 byte / 50 ms: each read is quick
+                        peer.getOutputStream().write('x');
+                        Thread.sleep(50);
+                    }
+                } catch (Exception e) {
+                    // closed
+                }
+            });
+            InputStream in = watched.getInputStream();
+            assertThatThrownBy(() -> {
+                while (in.read() >= 0) {
+                    // reads that each succeed
+                }
+            }).isInstanceOf(SocketTimeoutException.class);
+            assertThat(watched.watch().expiredBy()).isEqualTo(1);
+            watched.getOutputStream().write("421 late\r\n".getBytes()); // the output stays usable for the reply
+            trickler.join();
+        }
+    }
+
+    @Test
+    void aClearedDeadline_neverFires() throws Exception {
+        try (IdleWatchdog wd = new IdleWatchdog("deadline-watchdog", Duration.ofSeconds(30), Duration.ofMillis(100));
+                Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                WatchedSocket watched = new WatchedSocket(server.accept(), wd, 1)) {
+            watched.watch().deadline(0, Duration.ofMillis(100).toNanos());
+            watched.watch().clear(0);
+            peer.getOutputStream().write('y');
+            Thread.sleep(400); // past the cleared deadline: nothing may happen (a negative check needs the wait)
+            assertThat(watched.getInputStream().read()).isEqualTo('y');
+            assertThat(watched.watch().expired()).isFalse();
+        }
+    }
 }
