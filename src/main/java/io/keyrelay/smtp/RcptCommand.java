@@ -45,6 +45,7 @@ final class RcptCommand extends Commands.Base {
         if (tx.acceptedRecipients() >= tx.limits().maxRecipients()) {
             ctx.metrics().limitReached(KeyLimits.Limit.MAX_RECIPIENTS);
             reply(s, SmtpReply.TOO_MANY_RECIPIENTS);
+            SessionBudget.of(s).recipientOvershoot();
             return;
         }
         try {

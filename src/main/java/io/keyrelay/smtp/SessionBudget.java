@@ -48,6 +48,9 @@ final class SessionBudget {
     private final long commandNanos;
     private int errors;
     private int junk;
+    private int overshoot;
+    /** Refused recipients past the key's limit that do not count as errors (Postfix's default, 1000). */
+    static final int RECIPIENT_OVERSHOOT = 1000;
     private boolean lineTimed;
 
     /** A budget for a session read through {@code watch} (null: no deadlines, as in unit tests). */
@@ -161,10 +164,22 @@ final class SessionBudget {
         }
     }
 
+    /**
+     * The {@code 452 4.5.3 Too many recipients} just sent is no error (RFC 5321 section 4.5.3.1.10: the client
+     * sends the rest in another transaction) for the first {@link #RECIPIENT_OVERSHOOT} of a session, as Postfix's
+     * {@code smtpd_recipient_overshoot_limit}; past that, each one counts.
+     */
+    void recipientOvershoot() {
+        if (++overshoot <= RECIPIENT_OVERSHOOT && errors > 0) {
+            errors--;
+        }
+    }
+
     /** A message was delivered: the session has been useful, and both counts start again (as Postfix's). */
     void delivered() {
         errors = 0;
         junk = 0;
+        overshoot = 0;
     }
 
     int errors() {

@@ -257,16 +257,17 @@ class ConsoleIT {
             HttpResponse<String> saved = c.submit(path, List.of("label", "app renamed", "grants", "smtp/inject",
                     "grants", "metrics/view", "valid_ips", "203.0.113.0/24", "expires", "",
                     "messages_per_minute", "120", "messages_per_day", "unlimited", "max_recipients", "",
-                    "max_message_size", "5MiB"));
+                    "max_message_size", "5MiB", "sessions_per_key", "4"));
             assertThat(location(saved)).hasValue(path + "?saved");
             ApiKey k = f.keys.get(app.key().id());
             assertThat(k.label()).isEqualTo("app renamed");
             assertThat(k.grants()).containsExactlyInAnyOrder(Grant.SMTP_INJECT, Grant.METRICS_VIEW);
             assertThat(k.validIps().asStrings()).containsExactly("203.0.113.0/24");
-            assertThat(k.limits()).isEqualTo(new KeyLimits(120L, 0L, null, 5L << 20));
+            assertThat(k.limits()).isEqualTo(new KeyLimits(120L, 0L, null, 5L << 20, 4L));
             assertThat(c.get(path + "?saved").body()).contains("Changes saved.", "203.0.113.0/24",
                     "Messages per minute: 120", "Messages per day (UTC): unlimited",
-                    "Recipients per message: Relay default", "Largest message: 5MiB", "value=\"5MiB\"");
+                    "Recipients per message: Relay default", "Largest message: 5MiB", "value=\"5MiB\"",
+                    "Concurrent SMTP sessions: 4");
             assertThat(f.keys.audit(k.id(), null, 1).get(0).detail()).contains("messages_per_minute: default -> 120",
                     "max_message_size: default -> 5MiB");
 

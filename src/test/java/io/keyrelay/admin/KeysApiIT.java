@@ -154,7 +154,7 @@ class KeysApiIT {
                      "limits":{"messages_per_minute":100,"messages_per_day":0,"max_message_size":1048576}}"""), 200);
             JsonNode limits = c.get("limits");
             assertThat(fieldNames(limits)).containsExactly("messages_per_minute", "messages_per_day", "max_recipients",
-                    "max_message_size");
+                    "max_message_size", "sessions_per_key");
             assertThat(limits.get("messages_per_minute").asLong()).isEqualTo(100);
             assertThat(limits.get("messages_per_day").asLong()).isZero();
             assertThat(limits.get("max_recipients").isNull()).isTrue();

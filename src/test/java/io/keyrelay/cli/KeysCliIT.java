@@ -103,12 +103,15 @@ class KeysCliIT {
                             + " (others: relay defaults)");
 
             Result upd = run(env, "keys", "update", id, "--max-recipients", "5", "--messages-per-minute", "default",
-                    "--json");
+                    "--sessions-per-key", "unlimited", "--json");
             assertThat(upd.code()).as(upd.err()).isZero();
             JsonNode u = JSON.readTree(upd.out()).get("limits");
             assertThat(u.get("messages_per_minute").isNull()).isTrue();
             assertThat(u.get("messages_per_day").asLong()).as("left as it was").isZero();
             assertThat(u.get("max_recipients").asLong()).isEqualTo(5);
+            assertThat(u.get("sessions_per_key").asLong()).as("0 = unlimited").isZero();
+            assertThat(JSON.readTree(run(env, "keys", "update", id, "--sessions-per-key", "3", "--json").out())
+                    .get("limits").get("sessions_per_key").asLong()).isEqualTo(3);
             assertThat(run(env, "keys", "list").out()).contains("messages_per_day=unlimited,max_recipients=5,"
                     + "max_message_size=10MiB");
 

@@ -188,9 +188,12 @@ class RelayTransactionIT {
             GreenMail second;
             try (RawSmtpClient c = relay.authenticated(key.secret())) {
                 relay.greenMail().stop();
-                RawSmtpClient.Reply r = c.command("MAIL FROM:<a@example.com>");
+                // The downstream connection is taken at the first RCPT: that is where its absence shows.
+                c.command("MAIL FROM:<a@example.com>").assertCode(250);
+                RawSmtpClient.Reply r = c.command("RCPT TO:<" + to + ">");
                 assertThat(r.code()).isEqualTo(451);
                 assertThat(r.text()).startsWith("4.4.1");
+                c.command("RSET").assertCode(250);
                 second = new GreenMail(new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
                 second.start();
                 try {
@@ -254,7 +257,7 @@ class RelayTransactionIT {
     }
 
     @Test
-    void withoutPipelining_mailFromIsRelayedOnItsOwn_andARefusedSenderIsTheAnswerToMail() {
+    void withoutPipelining_mailFromIsRelayedOnItsOwn_andARefusedSenderIsTheAnswerToTheFirstRcpt() {
         for (boolean offered : new boolean[] {false, true}) {
             try (ScriptedMta mta = new ScriptedMta().pipelining(offered);
                     RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-nopipe-" + offered)).store(kind)
@@ -263,8 +266,12 @@ class RelayTransactionIT {
                 CreatedKey k = r.createKey("nopipe");
                 try (RawSmtpClient c = r.authenticated(k.secret())) {
                     mta.mailReply("451 4.3.2 Try again later");
-                    RawSmtpClient.Reply m = c.command("MAIL FROM:<a@example.com>").assertCode(451);
+                    // MAIL FROM reaches the downstream with the first RCPT (no connection is held before):
+                    // its refusal is the answer to that RCPT, as with a pipelining downstream.
+                    c.command("MAIL FROM:<a@example.com>").assertCode(250);
+                    RawSmtpClient.Reply m = c.command("RCPT TO:<x@dest.test>").assertCode(451);
                     assertThat(m.text()).isEqualTo("4.3.2 Try again later");
+                    c.command("RSET").assertCode(250);
                     mta.mailReply("250 2.1.0 Ok");
                     assertDataRefusalsArePassedThrough(c, mta);
                 }
