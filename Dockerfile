@@ -16,7 +16,7 @@ RUN groupadd --system --gid 10001 keyrelay \
 COPY --from=build /src/target/keyrelay.jar /opt/keyrelay/keyrelay.jar
 COPY config/ /etc/keyrelay/
 
-# Configuration comes from KEYRELAY_* variables (see README); these are the container's defaults.
+# Configuration comes from KEYRELAY_* variables (see docs/configuration.md); these are the container's defaults.
 ENV KEYRELAY_DATA_DIR=/var/lib/keyrelay \
     KEYRELAY_ADMIN_LISTEN=0.0.0.0
 

@@ -4,8 +4,8 @@ import java.util.Locale;
 
 /**
  * Every configuration key keyrelay reads, with its default and meaning. This list is the single source for
- * parsing, environment overrides, {@code keyrelay config print}, the example file and the README table (a test
- * checks the last two against it).
+ * parsing, environment overrides, {@code keyrelay config print}, the example file and the table in
+ * docs/configuration.md ({@link SettingsTable}, {@code keyrelay config docs}; tests check the last two against it).
  */
 public enum Setting {
     DATA_DIR("data_dir", "./data", false,

@@ -239,10 +239,16 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void readme_documentsEveryKeyAndItsEnvironmentVariable() throws Exception {
-        String readme = Files.readString(Path.of("README.md"));
+    void configurationDocs_holdTheTableGeneratedFromSetting() throws Exception {
+        String page = Files.readString(Path.of("docs/configuration.md"));
+        assertThat(SettingsTable.replaceIn(page))
+                .as("docs/configuration.md's settings table is not what Setting.java generates; regenerate it with"
+                        + " `scripts/keyrelay config docs --update docs/configuration.md` (the table it expects:%n%s)",
+                        SettingsTable.markdown())
+                .isEqualTo(page);
         for (Setting s : Setting.values()) {
-            assertThat(readme).as("README documents %s", s.key()).contains("`" + s.key() + "`");
+            assertThat(page).as("docs/configuration.md documents %s", s.key())
+                    .contains("| `" + s.key() + "` | `" + s.envName() + "` |");
         }
     }
 
