@@ -51,6 +51,7 @@ class BenchIT {
         mta = new ScriptedMta();
         relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
                 .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+                .set(Setting.LIMITS_SESSIONS_PER_KEY, "0") // one key, more sessions than the default allows it
                 .start();
         key = relay.createKey("bench");
     }
