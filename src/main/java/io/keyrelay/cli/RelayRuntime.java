@@ -128,6 +128,12 @@ public final class RelayRuntime implements AutoCloseable {
                             Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
                     limiter::limitsFor), tls).start())
                     : null;
+            int perKey = config.limits().sessionsPerKey();
+            if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
+                log.warn("limits.sessions_per_key is {} and downstream.pool_size {}: one key's sessions can hold every"
+                        + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
+                        config.downstream().poolSize());
+            }
             log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
