@@ -91,7 +91,7 @@ class SlowClientsIT {
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
             try (RawSmtpClient implicit = RawSmtpClient.connectTls("127.0.0.1", relay.implicitTlsPort(), relay.clientTls())) {
                 implicit.expect(220);
-                implicit.read().assertCode(421); // SO_TIMEOUT on the implicit-TLS listener
+                implicit.read().assertCode(421); // the watchdog times the implicit-TLS listener too
                 assertThat(implicit.closedByServer()).isTrue();
             }
             try (RawSmtpClient talker = relay.authenticated(key.secret())) {
