@@ -96,7 +96,8 @@ class DownstreamTlsIT {
         try (RelayHarness outer = outer("untrusted", "starttls", inner.smtpPort(), null, "true", innerKey.secret())) {
             CreatedKey k = outer.createKey("client");
             try (RawSmtpClient c = outer.authenticated(k.secret())) {
-                RawSmtpClient.Reply r = c.command("MAIL FROM:<a@example.com>");
+                c.command("MAIL FROM:<a@example.com>").assertCode(250); // the downstream is first asked at RCPT
+                RawSmtpClient.Reply r = c.command("RCPT TO:<r@dest.test>");
                 assertThat(r.code()).isEqualTo(451);
                 assertThat(r.text()).startsWith("4.4.1");
             }
@@ -116,7 +117,8 @@ class DownstreamTlsIT {
                 "0000000000000000000000000000000000000000")) {
             CreatedKey k = outer.createKey("client");
             try (RawSmtpClient c = outer.authenticated(k.secret())) {
-                c.command("MAIL FROM:<a@example.com>").assertCode(451);
+                c.command("MAIL FROM:<a@example.com>").assertCode(250); // the downstream is first asked at RCPT
+                c.command("RCPT TO:<r@dest.test>").assertCode(451);
             }
             assertThat(outer.runtime().registry().find("keyrelay.downstream.errors").tag("kind", "auth").counter()
                     .count()).isEqualTo(1);
@@ -131,7 +133,8 @@ class DownstreamTlsIT {
                 .set(Setting.DOWNSTREAM_TLS, "starttls").start()) {
             CreatedKey k = outer.createKey("client");
             try (RawSmtpClient c = outer.authenticated(k.secret())) {
-                c.command("MAIL FROM:<a@example.com>").assertCode(451);
+                c.command("MAIL FROM:<a@example.com>").assertCode(250); // the downstream is first asked at RCPT
+                c.command("RCPT TO:<r@dest.test>").assertCode(451);
             }
             assertThat(List.of(outer.runtime().registry().find("keyrelay.downstream.errors").tag("kind", "tls")
                     .counter().count())).containsExactly(1.0);
