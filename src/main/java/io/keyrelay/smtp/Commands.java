@@ -21,8 +21,9 @@ import org.subethamail.smtp.server.Session;
  * fixed texts; and unstuffs dots only after a CRLF that it has seen. keyrelay replaces EHLO, AUTH, MAIL, RCPT, DATA
  * and BDAT through the server's public {@code CommandHandler.addCommand}, and STARTTLS too ({@link StartTlsCommand}
  * says why), HELP's list of topics, and the answers to malformed lines ({@link MalformedLine}, see
- * {@link LineGuard}); the session loop, HELO, RSET, NOOP, QUIT, VRFY and EXPN stay the library's. Every command, ours
- * and the library's, is then wrapped in a {@link DrainGuard} for the graceful shutdown. The {@code Command}
+ * {@link LineGuard}) and to sessions out of budget ({@link Closing}, see {@link SessionBudget}); the session loop, HELO,
+ * RSET, NOOP, QUIT, VRFY and EXPN stay the library's, the junk ones among them counted ({@link Junk}). Every command,
+ * ours and the library's, is then wrapped in a {@link DrainGuard} for the graceful shutdown. The {@code Command}
  * interface lives in the library's
  * {@code internal} package: the library version is pinned, and {@code SmtpServerIT} exercises every replaced
  * command, so an upgrade that changes it fails the build.

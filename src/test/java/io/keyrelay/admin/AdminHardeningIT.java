@@ -157,6 +157,10 @@ class AdminHardeningIT {
                     .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build());
             assertThat(post.statusCode()).isEqualTo(405); // routed as the POST it is
             assertThat(f.keys.get(victim).isRevoked()).isFalse();
+            for (String notASubaccount : List.of("+1", "1 2", "0x1")) { // digits only, no sign
+                assertThat(error(f.send(f.request(BASE, admin).header("X-MSYS-SUBACCOUNT", notASubaccount).GET()
+                        .build()), 400, "1200")).startsWith("X-MSYS-SUBACCOUNT: ");
+            }
         }
     }
 
