@@ -40,7 +40,7 @@ final class AdminAuth {
     Caller check(String surface, String rawKey, InetAddress client, Access access) {
         refuseIfBanned(surface, client);
         // Grants are checked here rather than by the authenticator: "view" access is satisfied by either of two.
-        return decide(surface, authenticator.authenticate(rawKey, client, null), client, access);
+        return decide(surface, authenticator.authenticate(rawKey, client, null), rawKey, client, access);
     }
 
     /**
@@ -60,7 +60,7 @@ final class AdminAuth {
 
     /** Checks the key a console session signed in with, known here only by its hash. */
     Caller checkHash(String surface, String keyHash, InetAddress client, Access access) {
-        return decide(surface, authenticator.authenticateHash(keyHash, client, null), client, access);
+        return decide(surface, authenticator.authenticateHash(keyHash, client, null), keyHash, client, access);
     }
 
     /** Counts and refuses a request that presented no key at all. */
@@ -70,7 +70,8 @@ final class AdminAuth {
                 + " is required in the Authorization header");
     }
 
-    private Caller decide(String surface, AuthDecision decision, InetAddress client, Access access) {
+    /** {@code secret} is what was presented (a key, or a session's key hash): the throttle counts it by fingerprint. */
+    private Caller decide(String surface, AuthDecision decision, String secret, InetAddress client, Access access) {
         switch (decision) {
             case AuthDecision.Accepted a -> {
                 if (!access.allows(a.key())) {
@@ -85,7 +86,7 @@ final class AdminAuth {
                 meters.auth(surface, decision);
                 refused(surface, d.reason().wireName(), d.key(), client);
                 if (throttle != null) {
-                    if (throttle.failed(client) == AuthThrottle.Outcome.BANNED) {
+                    if (throttle.refused(client, secret, d.reason()) == AuthThrottle.Outcome.BANNED) {
                         log.warn("admin {}: client {} refused for {} after too many failed authentications", surface,
                                 client.getHostAddress(), throttle.limits().ban());
                     }

@@ -6,6 +6,7 @@ import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.logging.LogOutput;
+import io.keyrelay.logging.QuietStart;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeySpec;
@@ -63,17 +64,20 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         }
         Path outbox = dataDir.resolve("outbox").toAbsolutePath().normalize();
         ServeCommand.StopRequest stop = ServeCommand.listenForStop();
-        RelayRuntime runtime = new RelayRuntime(config, outbox);
         PrintWriter out = spec.commandLine().getOut();
-        try {
-            CreatedKey created = runtime.keyService().list().isEmpty()
-                    ? runtime.keyService().create(new KeySpec("dev (every grant)", EnumSet.allOf(Grant.class),
-                            IpAllowlist.ANY, null, null), Actor.SYSTEM)
-                    : null;
-            banner(out, config, runtime, outbox, generated ? cert : null, created);
-        } catch (RuntimeException e) {
-            runtime.close();
-            throw e;
+        RelayRuntime runtime;
+        try (QuietStart quiet = QuietStart.hold("io.keyrelay")) { // the banner says what these lines would
+            runtime = new RelayRuntime(config, outbox);
+            try {
+                CreatedKey created = runtime.keyService().list().isEmpty()
+                        ? runtime.keyService().create(new KeySpec("dev (every grant)", EnumSet.allOf(Grant.class),
+                                IpAllowlist.ANY, null, null), Actor.SYSTEM)
+                        : null;
+                banner(out, config, runtime, outbox, generated ? cert : null, created);
+            } catch (RuntimeException e) {
+                runtime.close();
+                throw e;
+            }
         }
         ServeCommand.runUntilStopped(runtime, stop);
         return 0;

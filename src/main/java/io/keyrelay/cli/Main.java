@@ -82,6 +82,7 @@ public final class Main {
         }
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
             ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.WARN);
+            ctx.getLogger("io.keyrelay").setLevel(Level.WARN); // INFO in the shipped files, for the relay's log
         }
     }
 

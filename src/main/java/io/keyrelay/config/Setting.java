@@ -84,16 +84,17 @@ public enum Setting {
             "On SIGTERM, how long transactions already under way may take to finish before the relay exits."),
 
     LIMITS_AUTH_FAILURES("limits.auth_failures", "5", false,
-            "Failed AUTHs (SMTP, admin API and console sign-in together) from one client address (one /64 for"
-                    + " IPv6) within limits.auth_window after which the address is refused for limits.auth_ban."),
-    LIMITS_AUTH_WINDOW("limits.auth_window", "5m", false, "The window in which limits.auth_failures are counted."),
+            "Different wrong keys (SMTP AUTH, admin API and console sign-in together) from one client address (one"
+                    + " /64 for IPv6) within limits.auth_window after which the address is refused for limits.auth_ban."
+                    + " One stale key retried counts once; a valid key refused for its address or grants not at all."),
+    LIMITS_AUTH_WINDOW("limits.auth_window", "5m", false, "The window in which limits.auth_failures are counted (a key presented again stays in it from its last use)."),
     LIMITS_AUTH_BAN("limits.auth_ban", "15m", false,
             "How long an address is refused (SMTP: 421 at connect and at AUTH; admin: 429) after too many failed"
                     + " AUTHs."),
     LIMITS_AUTH_DELAY("limits.auth_delay", "1s", false,
             "Delay before a failed AUTH is answered (0 turns it off). It holds no thread."),
     LIMITS_AUTH_TRACKED_ADDRESSES("limits.auth_tracked_addresses", "100000", false,
-            "Most client addresses whose failed AUTHs are remembered at once (about 250 bytes each), and as many for"
+            "Most client addresses whose failed AUTHs are remembered at once (about 500 bytes each), and as many for"
                     + " connection rates (smtp.max_connection_rate_per_ip); the least active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"

@@ -31,8 +31,9 @@ import org.subethamail.smtp.server.Session;
  * reason goes to the log (with the key's id and short key when the key exists) and to the metrics. The secret and
  * the AUTH payload are never logged.
  *
- * <p>Each refusal is counted by the {@link AuthThrottle} and answered after its delay; the refusal that is one too
- * many, and any AUTH from an address that is refused already, gets {@code 421 4.7.0} and the connection closes.
+ * <p>Each refusal is answered after the {@link AuthThrottle}'s delay, and a wrong secret is counted by it (a valid key
+ * refused for its address, grant, username or subaccount is not); the refusal that is one too many, and any AUTH
+ * from an address that is refused already, gets {@code 421 4.7.0} and the connection closes.
  */
 final class AuthCommand extends Commands.Base {
     private static final Logger log = LoggerFactory.getLogger(AuthCommand.class);
@@ -209,25 +210,25 @@ final class AuthCommand extends Commands.Base {
             return;
         }
         if (d instanceof AuthDecision.Denied denied) {
-            refuse(s, denied.reason(), denied.key(), c.username(), client);
+            refuse(s, denied.reason(), denied.key(), c, client);
             return;
         }
         ApiKey key = ((AuthDecision.Accepted) d).key();
         if (c.authzid() != null && !Ascii.equalsIgnoreCase(c.authzid(), c.username())) {
             // RFC 4616: the authzid asks to act as someone else. keyrelay has no such proxy authorization (nor does
             // Postfix with Cyrus SASL by default): refused, rather than silently dropped.
-            refuse(s, AuthDecision.Reason.AUTHZID_MISMATCH, key, c.username(), client);
+            refuse(s, AuthDecision.Reason.AUTHZID_MISMATCH, key, c, client);
             return;
         }
         Username u = parseUsername(c.username());
         if (u == null) {
-            refuse(s, AuthDecision.Reason.BAD_USERNAME, key, c.username(), client);
+            refuse(s, AuthDecision.Reason.BAD_USERNAME, key, c, client);
             return;
         }
         Long subaccount = key.subaccountId();
         if (u.subaccount() != null) {
             if (subaccount != null && !subaccount.equals(u.subaccount())) {
-                refuse(s, AuthDecision.Reason.SUBACCOUNT_MISMATCH, key, c.username(), client);
+                refuse(s, AuthDecision.Reason.SUBACCOUNT_MISMATCH, key, c, client);
                 return;
             }
             subaccount = u.subaccount();
@@ -250,18 +251,19 @@ final class AuthCommand extends Commands.Base {
         reply(s, SmtpReply.AUTH_OK);
     }
 
-    private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, String username, InetAddress client)
+    private void refuse(Session s, AuthDecision.Reason reason, ApiKey key, Credentials c, InetAddress client)
             throws IOException, DropConnectionException {
+        String username = c.username();
         ctx.metrics().authDenied(reason);
         ctx.audit().authFailed("smtp", reason.wireName(), key, printable(username), client);
         log.warn("AUTH refused: reason={} key_id={} short_key={} username=\"{}\" client={}", reason.wireName(),
                 key == null ? "-" : key.id(), key == null ? "-" : key.shortKey(), printable(username),
                 client.getHostAddress());
-        AuthThrottle.Outcome outcome = ctx.throttle().failed(client);
+        AuthThrottle.Outcome outcome = ctx.throttle().refused(client, c.secret(), reason);
         ctx.throttle().pauseAfterFailure();
         if (outcome == AuthThrottle.Outcome.BANNED) {
             ctx.metrics().authBanned();
-            log.warn("AUTH throttled: client={} refused until {} after {} failed AUTHs within {}",
+            log.warn("AUTH throttled: client={} refused until {} after {} distinct wrong keys within {}",
                     AddressBucket.of(client),
                     ctx.throttle().bannedUntil(client).map(Object::toString).orElse("-"),
                     ctx.throttle().limits().failures(), Durations.format(ctx.throttle().limits().window()));

@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.keys.Grant;
+import io.keyrelay.keys.KeySpec;
+import io.keyrelay.net.IpAllowlist;
 import io.keyrelay.testing.RawHttp;
 import io.keyrelay.testing.TestDatabases.Kind;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,9 +65,34 @@ class AdminThrottleIT {
             String good = f.key("admin", Grant.API_KEYS_MANAGE).secret();
             ConsoleClient console = new ConsoleClient(f);
             for (int i = 0; i < 3; i++) {
-                assertThat(console.signIn("f".repeat(40)).statusCode()).isEqualTo(401);
+                assertThat(console.signIn("f".repeat(39) + i).statusCode()).isEqualTo(401);
             }
             assertThat(console.signIn(good).statusCode()).isEqualTo(429);
+            error(f.get(BASE, good), 429, "1100");
+        }
+    }
+
+    @Test
+    void oneStaleKeyRetried_andAValidKeyFromAnAddressItExcludes_areRefusedEachTime_withoutA429() {
+        try (AdminFixture f = AdminFixture.throttled(Kind.H2, dir, LIMITS)) {
+            String good = f.key("admin", Grant.API_KEYS_MANAGE).secret();
+            String pinned = f.key(new KeySpec("pinned", EnumSet.of(Grant.API_KEYS_MANAGE),
+                    IpAllowlist.parse(List.of("127.0.0.99")), null, null)).secret();
+            String stale = "e".repeat(40);
+            for (int i = 0; i < 6; i++) {
+                error(f.get(BASE, stale), 401, "1100");
+                error(f.get(BASE, pinned), 403, "1100");
+            }
+            ConsoleClient console = new ConsoleClient(f);
+            for (int i = 0; i < 3; i++) {
+                assertThat(console.signIn(stale).statusCode()).isEqualTo(401);
+            }
+            assertThat(f.get(BASE, good).statusCode()).as("one wrong key nine times, a pinned key six: no ban")
+                    .isEqualTo(200);
+            // The stale key counted once: two more different wrong keys make the three that get the address refused.
+            for (int i = 0; i < 2; i++) {
+                error(f.get(BASE, "d".repeat(39) + i), 401, "1100");
+            }
             error(f.get(BASE, good), 429, "1100");
         }
     }

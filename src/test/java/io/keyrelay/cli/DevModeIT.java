@@ -74,4 +74,25 @@ class DevModeIT {
             again.terminate(Duration.ofSeconds(30));
         }
     }
+
+    /**
+     * What a newcomer's terminal shows: the banner first — no framework lines (Jetty, Javalin, SubEthaSMTP) and no
+     * start-up log lines of keyrelay's own before it — and after it, keyrelay's log lines at INFO as usual.
+     */
+    @Test
+    void theBanner_isTheFirstThingPrinted_withTheAdminServerOn() throws Exception {
+        int port = FreePorts.pick();
+        int admin = FreePorts.pick();
+        Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port),
+                "KEYRELAY_ADMIN_PORT", Integer.toString(admin));
+        try (RelayProcess dev = RelayProcess.startMerged(dir, List.of(), env, "dev")) {
+            dev.awaitLine(l -> l.contains("Stop with Ctrl-C."), Duration.ofSeconds(60));
+            List<String> lines = List.copyOf(dev.stdout());
+            assertThat(lines.get(0)).as(String.join("\n", lines)).isEqualTo("keyrelay dev is running.");
+            assertThat(lines).noneMatch(l -> l.contains("Javalin") || l.contains("jetty") || l.contains("SMTPServer"));
+            assertThat(dev.terminate(Duration.ofSeconds(30))).isZero();
+            // keyrelay logs at INFO once the banner is out
+            dev.awaitLine(l -> l.contains("INFO") && l.contains("keyrelay stopped"), Duration.ofSeconds(10));
+        }
+    }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ShippedLogConfigTest {
     @ParameterizedTest
     @ValueSource(strings = {"config/logback.xml", "src/main/resources/logback.xml"})
-    void loadsWithoutErrors_andNeverLetsSubEthaSmtpOrJettyLogBelowInfo(String file) throws Exception {
+    void loadsWithoutErrors_keepsKeyrelayAtInfoAndLibrariesAtWarn_andNeverLetsSubEthaSmtpOrJettyLogBelowInfo(String file) throws Exception {
         LoggerContext ctx = new LoggerContext();
         JoranConfigurator configurator = new JoranConfigurator();
         configurator.setContext(ctx);
@@ -28,6 +28,12 @@ class ShippedLogConfigTest {
             assertThat(ctx.getLogger(name).getEffectiveLevel().isGreaterOrEqual(Level.INFO)).as(name).isTrue();
         }
         assertThat(ctx.getLogger("io.keyrelay").getEffectiveLevel()).isEqualTo(Level.INFO);
+        // The libraries' start-up chatter (Jetty contexts, Javalin's static files, "Javalin started") stays out.
+        for (String name : new String[] {"org.eclipse.jetty.server.Server", "io.javalin.Javalin",
+            "org.subethamail.smtp.server.SMTPServer", "com.zaxxer.hikari.HikariDataSource", "org.flywaydb.core",
+            "org.h2", "some.other.library"}) {
+            assertThat(ctx.getLogger(name).getEffectiveLevel()).as(name).isEqualTo(Level.WARN);
+        }
         ctx.stop();
     }
 }

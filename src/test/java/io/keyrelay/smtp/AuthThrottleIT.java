@@ -85,7 +85,7 @@ class AuthThrottleIT {
                 c.send("a@example.com", List.of("r@dest.test"), "Subject: s\r\n\r\nb\r\n".getBytes()).assertCode(250);
             }
             assertThat(log.all()).contains("AUTH throttled: client=127.0.0.2 refused until")
-                    .contains("after 5 failed AUTHs within 5m");
+                    .contains("after 5 distinct wrong keys within 5m");
             for (String g : guesses) {
                 assertThat(log.all()).doesNotContain(g);
             }
@@ -139,6 +139,76 @@ class AuthThrottleIT {
                 tryAuth(c, "").assertCode(535);
             }
             assertThat(relay.runtime().keyLookup().storeReads() - mark).isZero();
+        }
+    }
+
+    /**
+     * Python's {@code smtplib.login()} with a stale key, reproduced byte for byte: EHLO, then {@code AUTH PLAIN} with
+     * the initial response, and on 535 {@code AUTH LOGIN} with the username as initial response and the same key
+     * after the 334 — two refusals per login — and the application retrying. Each refusal is a 535 (never a 421),
+     * the host is not banned, and its other keys and the admin API keep working; five different wrong keys from
+     * another address still get it refused.
+     */
+    @Test
+    void smtplibRetryingOneStaleKey_withPlainThenLogin_isRefusedEachTime_butDoesNotBanItsHost() {
+        int adminPort = FreePorts.pick();
+        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+                .set(Setting.LIMITS_AUTH_DELAY, "0").set(Setting.ADMIN_PORT, Integer.toString(adminPort)).start()) {
+            CreatedKey other = relay.createKey("other app on the same host", io.keyrelay.keys.Grant.SMTP_INJECT,
+                    io.keyrelay.keys.Grant.API_KEYS_VIEW);
+            CreatedKey stale = relay.createKey("rotated");
+            relay.runtime().keyService().revoke(stale.key().id(), io.keyrelay.keys.Actor.CLI);
+            for (int attempt = 0; attempt < 12; attempt++) {
+                try (RawSmtpClient c = relay.connectFrom("127.0.0.21")) {
+                    c.expect(220);
+                    c.ehlo();
+                    tryAuth(c, stale.secret()).assertCode(535);
+                    c.command("AUTH LOGIN " + RawSmtpClient.b64("SMTP_Injection")).assertCode(334);
+                    c.command(RawSmtpClient.b64(stale.secret())).assertCode(535);
+                    c.command("QUIT").assertCode(221);
+                }
+            }
+            try (RawSmtpClient c = relay.connectFrom("127.0.0.21")) {
+                assertThat(c.read().code()).as("the host is not refused at connect").isEqualTo(220);
+                c.ehlo();
+                tryAuth(c, other.secret()).assertCode(235);
+            }
+            assertThat(RawHttp.status("127.0.0.21", adminPort, "/api/v1/api-keys", other.secret())).isEqualTo(200);
+
+            try (RawSmtpClient c = relay.connectFrom("127.0.0.22")) {
+                c.expect(220);
+                c.ehlo();
+                for (int i = 0; i < 4; i++) {
+                    tryAuth(c, randomKey()).assertCode(535);
+                }
+                tryAuth(c, randomKey()).assertCode(421);
+            }
+        }
+    }
+
+    @Test
+    void aValidKeyFromAnAddressItDoesNotAllow_orWithoutItsGrant_isRefusedEachTime_withoutABan() {
+        // 30 refusals in one session: past smtp.hard_error_limit's default, whose own closing is not this test's subject.
+        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+                .set(Setting.LIMITS_AUTH_DELAY, "0").set(Setting.SMTP_HARD_ERROR_LIMIT, "100").start()) {
+            CreatedKey pinned = relay.createKey(new io.keyrelay.keys.KeySpec("pinned",
+                    java.util.Set.of(io.keyrelay.keys.Grant.SMTP_INJECT), io.keyrelay.net.IpAllowlist.parse(
+                            List.of("127.0.0.99")), null, null));
+            CreatedKey viewer = relay.createKey("no smtp/inject", io.keyrelay.keys.Grant.API_KEYS_VIEW);
+            try (RawSmtpClient c = relay.connectFrom("127.0.0.23")) {
+                c.expect(220);
+                c.ehlo();
+                for (int i = 0; i < 10; i++) {
+                    tryAuth(c, pinned.secret()).assertCode(535);
+                    tryAuth(c, viewer.secret()).assertCode(535);
+                    c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection:X-MSYS-SUBACCOUNT=x", pinned.secret()))
+                            .assertCode(535);
+                }
+                c.command("NOOP").assertCode(250);
+            }
+            try (RawSmtpClient c = relay.connectFrom("127.0.0.23")) {
+                assertThat(c.read().code()).as("not refused at connect").isEqualTo(220);
+            }
         }
     }
 

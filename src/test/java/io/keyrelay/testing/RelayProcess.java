@@ -31,13 +31,27 @@ public final class RelayProcess implements AutoCloseable {
 
     /** Starts {@code java [jvmArgs] -jar keyrelay.jar args} in {@code workDir} with extra environment. */
     public static RelayProcess start(Path workDir, List<String> jvmArgs, Map<String, String> env, String... args) {
+        return start(workDir, jvmArgs, env, false, args);
+    }
+
+    /**
+     * Like {@link #start}, with stderr joined to stdout in one pipe, in the order the process wrote them (a
+     * terminal's view): {@link #stdout()} holds every line and {@link #stderr()} none.
+     */
+    public static RelayProcess startMerged(Path workDir, List<String> jvmArgs, Map<String, String> env,
+            String... args) {
+        return start(workDir, jvmArgs, env, true, args);
+    }
+
+    private static RelayProcess start(Path workDir, List<String> jvmArgs, Map<String, String> env, boolean merged,
+            String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmArgs);
         cmd.add("-jar");
         cmd.add(Path.of(System.getProperty("keyrelay.jar", "target/keyrelay.jar")).toAbsolutePath().toString());
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(merged);
         pb.environment().keySet().removeIf(k -> k.startsWith("KEYRELAY_"));
         pb.environment().putAll(env);
         try {
