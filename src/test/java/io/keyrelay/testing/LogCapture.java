@@ -9,12 +9,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Collects what a logger writes during a test, to assert on log lines (and on what they must never contain). While
- * capturing, the logger logs at INFO at least: CLI commands run in the same test JVM turn the root logger down to
- * WARN, as they do for operators.
+ * capturing, the logger logs at INFO at least: CLI commands run in the same test JVM turn the root logger and
+ * {@code io.keyrelay} down to WARN, as they do for operators — so capturing the root also holds {@code io.keyrelay}
+ * at INFO.
  */
 public final class LogCapture implements AutoCloseable {
     private final Logger logger;
     private final Level levelBefore;
+    /** io.keyrelay, when the root is captured: its own level would otherwise decide for all of keyrelay's lines. */
+    private final Logger ours;
+    private final Level oursBefore;
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
     private LogCapture(Logger logger) {
@@ -22,6 +26,16 @@ public final class LogCapture implements AutoCloseable {
         this.levelBefore = logger.getLevel();
         if (logger.getEffectiveLevel().isGreaterOrEqual(Level.WARN)) {
             logger.setLevel(Level.INFO);
+        }
+        if (logger.getName().equals(org.slf4j.Logger.ROOT_LOGGER_NAME)) {
+            ours = (Logger) LoggerFactory.getLogger("io.keyrelay");
+            oursBefore = ours.getLevel();
+            if (ours.getEffectiveLevel().isGreaterOrEqual(Level.WARN)) {
+                ours.setLevel(Level.INFO);
+            }
+        } else {
+            ours = null;
+            oursBefore = null;
         }
         appender.start();
         logger.addAppender(appender);
@@ -52,5 +66,8 @@ public final class LogCapture implements AutoCloseable {
         logger.detachAppender(appender);
         appender.stop();
         logger.setLevel(levelBefore);
+        if (ours != null) {
+            ours.setLevel(oursBefore);
+        }
     }
 }
