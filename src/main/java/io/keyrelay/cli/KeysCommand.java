@@ -163,7 +163,8 @@ final class KeysCommand {
                 return;
             }
             if (keys.isEmpty()) {
-                out().println("No API keys yet. Create one with: keyrelay keys create --label NAME --grant smtp/inject");
+                out().println("No API keys yet. Create one with: " + spec.root().name()
+                        + " keys create --label NAME --grant smtp/inject");
                 return;
             }
             List<String[]> rows = new ArrayList<>();
