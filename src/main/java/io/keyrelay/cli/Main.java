@@ -2,10 +2,6 @@ package io.keyrelay.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import io.keyrelay.config.ConfigException;
-import io.keyrelay.keys.KeyNotFoundException;
-import io.keyrelay.keys.KeyValidationException;
-import io.keyrelay.store.StoreException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,7 +13,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code keyrelay} command. Exit codes: 0 success, 2 usage or validation error (bad flag, bad config
- * value, bad key field), 1 runtime failure (store unreachable, unknown key id, …), each with a one-line message.
+ * value, bad key field), 1 runtime failure (store unreachable, unknown key id, a revoked key, …), each with a
+ * one-line message ({@link CliErrors}).
  */
 @Command(name = "keyrelay",
         mixinStandardHelpOptions = true,
@@ -61,22 +58,9 @@ public final class Main {
             quietLibrariesUnlessServing(parseResult);
             return new CommandLine.RunLast().execute(parseResult);
         });
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            Throwable t = e;
-            if (t instanceof ConfigException || t instanceof KeyValidationException) {
-                err.println("keyrelay: " + t.getMessage());
-                return EXIT_USAGE;
-            }
-            if (t instanceof KeyNotFoundException || t instanceof StoreException || t instanceof CliFailure) {
-                err.println("keyrelay: " + t.getMessage());
-                LoggerFactory.getLogger(Main.class).debug("command failed", t);
-                return EXIT_RUNTIME;
-            }
-            err.println("keyrelay: unexpected error: " + t);
-            LoggerFactory.getLogger(Main.class).error("unexpected error", t);
-            return EXIT_RUNTIME;
-        });
+        CliErrors errors = new CliErrors();
+        cl.setParameterExceptionHandler(errors);
+        cl.setExecutionExceptionHandler(errors);
         return cl;
     }
 
