@@ -192,7 +192,7 @@ public final class KeyService {
     }
 
     private static AuditEvent event(Instant at, Actor actor, String action, ApiKey key, String detail) {
-        return new AuditEvent(null, at, actor.name(), action, key.id(), key.shortKey(), null, detail);
+        return new AuditEvent(null, at, actor.name(), action, key.id(), key.shortKey(), actor.clientAddress(), detail);
     }
 
     static String validLabel(String label) {

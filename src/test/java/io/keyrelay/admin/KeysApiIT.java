@@ -83,6 +83,7 @@ class KeysApiIT {
             assertThat(f.keys.audit(id, null, 10)).singleElement().satisfies(a -> {
                 assertThat(a.action()).isEqualTo(AuditEvent.KEY_CREATED);
                 assertThat(a.actor()).isEqualTo("key:" + adminKey.id() + " (" + adminKey.shortKey() + ")");
+                assertThat(a.clientAddress()).as("and the address the request came from").isEqualTo("127.0.0.1");
             });
         }
     }
