@@ -103,6 +103,8 @@ public final class RelayRuntime implements AutoCloseable {
             audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
             limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            // Before any meter: a common tag applies only to meters registered after it.
+            registry.config().commonTags("node", config.cluster().nodeName());
             metrics = new RelayMetrics(registry);
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
@@ -113,7 +115,7 @@ public final class RelayRuntime implements AutoCloseable {
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
             AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit),
+                    audit, config.cluster().nodeName()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (serverTls != null) {
@@ -134,7 +136,7 @@ public final class RelayRuntime implements AutoCloseable {
                         + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
                         config.downstream().poolSize());
             }
-            log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
+            log.info("keyrelay node {} relaying to {}; key store: {}", config.cluster().nodeName(), downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
             close();
