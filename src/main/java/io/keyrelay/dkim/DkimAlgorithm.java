@@ -54,7 +54,7 @@ public enum DkimAlgorithm {
     public static DkimAlgorithm of(java.security.Key key) {
         return switch (key.getAlgorithm()) {
             case "RSA" -> RSA_SHA256;
-            case "Ed25519", "EdDSA" -> ED25519_SHA256;
+            case "Ed25519", "EdDSA", "1.3.101.112" -> ED25519_SHA256; // the OID: how Conscrypt names its keys
             default -> throw new IllegalArgumentException("no DKIM algorithm for a " + key.getAlgorithm() + " key");
         };
     }

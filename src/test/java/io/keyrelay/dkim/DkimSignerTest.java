@@ -92,6 +92,20 @@ class DkimSignerTest {
     }
 
     @Test
+    void preferredSigner_isConscrypt_andItsSignaturesVerifyOnTheJdk() throws Exception {
+        DkimSigner signer = DkimSigner.preferred(CLOCK);
+        assertThat(signer.providerName()).isEqualTo("Conscrypt");
+        DkimKey r = signer.importKey(new DkimKey("example.com", "rsa1", rsa.getPrivate()));
+        DkimKey e = signer.importKey(new DkimKey("example.com", "ed1", ed.getPrivate()));
+        assertThat(r.privateKey()).isNotSameAs(rsa.getPrivate());
+        MessageScan m = scan(MESSAGE);
+        List<String> f = fields(signer.sign(m, List.of(r, e)));
+        assertThat(verifies(m, f.get(0), rsa.getPublic())).isTrue();
+        assertThat(verifies(m, f.get(1), ed.getPublic())).isTrue();
+        assertThat(tag(f.get(1), "a")).isEqualTo("ed25519-sha256");
+    }
+
+    @Test
     void headerList_signsPresentFieldsAsOftenAsTheyOccur_andOverSignsFrom() throws Exception {
         assertThat(DkimSigner.headerList(scan(MESSAGE).headers()))
                 .containsExactly("from", "from", "subject", "to", "to", "mime-version");

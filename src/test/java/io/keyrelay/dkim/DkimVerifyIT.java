@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * keyrelay's DKIM signatures checked by an independent verifier: dkimpy, looking the public keys up in a real
- * dnsmasq on loopback. Every message is signed with an RSA-2048 and an Ed25519 key and both must verify; a message
- * altered after signing must not.
+ * dnsmasq on loopback. Every message is signed with an RSA-2048 and an Ed25519 key, on the JDK's providers and on
+ * Conscrypt, and every signature must verify; a message altered after signing must not.
  */
 class DkimVerifyIT {
     private static final String DOMAIN = "example.com";
@@ -38,7 +38,8 @@ class DkimVerifyIT {
     private static DnsmasqServer dns;
     private static KeyPair rsa;
     private static KeyPair ed;
-    private static final DkimSigner signer = new DkimSigner(Clock.systemUTC());
+    private static final DkimSigner jdk = new DkimSigner(Clock.systemUTC());
+    private static final DkimSigner preferred = DkimSigner.preferred(Clock.systemUTC());
 
     @BeforeAll
     static void start() throws GeneralSecurityException {
@@ -60,16 +61,24 @@ class DkimVerifyIT {
         }
     }
 
-    private static List<DkimKey> keys(String domain) {
+    private static List<DkimKey> keys(DkimSigner signer, String domain) throws DkimException {
         List<DkimKey> k = new ArrayList<>(List.of(new DkimKey(domain, "rsa1", rsa.getPrivate())));
         if (domain.equals(DOMAIN)) {
             k.add(new DkimKey(domain, "ed1", ed.getPrivate()));
         }
-        return k;
+        List<DkimKey> imported = new ArrayList<>();
+        for (DkimKey key : k) {
+            imported.add(signer.importKey(key));
+        }
+        return imported;
     }
 
     /** The message as the downstream receives it: keyrelay's signature fields, then the client's bytes untouched. */
     private static byte[] signed(byte[] message, String domain, int chunk) throws Exception {
+        return signed(jdk, message, domain, chunk);
+    }
+
+    private static byte[] signed(DkimSigner signer, byte[] message, String domain, int chunk) throws Exception {
         ByteArrayOutputStream relayed = new ByteArrayOutputStream();
         MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, relayed);
         for (int i = 0; i < message.length; i += chunk) {
@@ -78,7 +87,7 @@ class DkimVerifyIT {
         scan.finish();
         assertThat(relayed.toByteArray()).isEqualTo(message);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(signer.sign(scan, keys(domain)));
+        out.writeBytes(signer.sign(scan, keys(signer, domain)));
         out.writeBytes(message);
         return out.toByteArray();
     }
@@ -125,10 +134,13 @@ class DkimVerifyIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("messages")
     void dkimpy_verifiesBothSignatures(String name, String message) throws Exception {
+        assertThat(preferred.providerName()).isEqualTo("Conscrypt");
         byte[] m = message.getBytes(StandardCharsets.UTF_8);
         for (int chunk : new int[] {m.length, 7}) {
-            Dkimpy.Verdict v = verify(signed(m, DOMAIN, chunk));
-            assertThat(v.verified()).as("%s, chunk %d: %s", name, chunk, v.output()).isTrue();
+            DkimSigner signer = chunk == 7 ? preferred : jdk; // both providers, each verified independently
+            Dkimpy.Verdict v = verify(signed(signer, m, DOMAIN, chunk));
+            assertThat(v.verified()).as("%s, %s, chunk %d: %s", name, signer.providerName(), chunk, v.output())
+                    .isTrue();
             assertThat(v.output()).contains("ok rsa-sha256 example.com rsa1", "ok ed25519-sha256 example.com ed1");
         }
     }
