@@ -51,6 +51,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                 Setting.SMTP_TLS_CERT, cert.toString(),
                 Setting.SMTP_TLS_KEY, key.toString());
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
+        LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
         try {
             PrivateFiles.directory(config.dataDir()); // 0700 before the first file goes in

@@ -31,6 +31,7 @@ final class ServeCommand extends ConfigOption implements Callable<Integer>, Main
                     + " AUTH is only possible over TLS");
         }
         rawConfig().warnings().forEach(w -> spec.commandLine().getErr().println("keyrelay: warning: " + w));
+        LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
         StopRequest stop = listenForStop();
         runUntilStopped(new RelayRuntime(config, null), stop);

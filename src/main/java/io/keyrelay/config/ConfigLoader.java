@@ -223,7 +223,10 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
+        String node = v.optional(Setting.CLUSTER_NODE_NAME);
+        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
+                cluster);
     }
 
     private static String localHostName() {
@@ -232,6 +235,14 @@ public final class ConfigLoader {
         } catch (UnknownHostException e) {
             return "localhost";
         }
+    }
+
+    /** A host name as a node name: its first label, other characters than letters, digits, '_' and '-' as '-', at most 63. */
+    static String nodeToken(String host) {
+        String label = host.indexOf('.') > 0 ? host.substring(0, host.indexOf('.')) : host;
+        String t = label.replaceAll("[^A-Za-z0-9._-]", "-");
+        t = t.length() > 63 ? t.substring(0, 63) : t;
+        return t.isEmpty() || !Character.isLetterOrDigit(t.charAt(0)) ? "node" : t;
     }
 
     /** Renders the effective configuration as YAML with secrets masked, for {@code keyrelay config print}. */
@@ -430,6 +441,15 @@ public final class ConfigLoader {
             String v = string(s);
             if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[?[0-9A-Fa-f:.]+]?")) {
                 throw new ConfigException(s.key(), show(v) + " is not a host name or address");
+            }
+            return v;
+        }
+
+        String nodeName(Setting s) {
+            String v = string(s);
+            if (!v.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+                throw new ConfigException(s.key(), show(v) + " is not a node name (letters, digits, '.', '_' and '-',"
+                        + " starting with a letter or digit, at most 63)");
             }
             return v;
         }
