@@ -143,6 +143,11 @@ class ConsoleIT {
             assertThat(badIp.statusCode()).isEqualTo(422);
             assertThat(badIp.body()).contains("Allowed IPs: &#39;10.0.0.1/8&#39; has host bits set")
                     .contains("value=\"app\"");
+            HttpResponse<String> badIps = c.submit("/console/api-keys", List.of("label", "app", "grants", "smtp/inject",
+                    "valid_ips", "127.0.0.1\n10.0.0.300\nfe80::/200\n192.0.2.0/24"));
+            assertThat(badIps.statusCode()).isEqualTo(422);
+            assertThat(badIps.body()).as("every bad entry at once").contains("Allowed IPs: 2 entries are not valid:",
+                    "&#39;10.0.0.300&#39;", "&#39;fe80::/200&#39;");
             HttpResponse<String> noGrant = c.submit("/console/api-keys", List.of("label", "app"));
             assertThat(noGrant.statusCode()).isEqualTo(422);
             assertThat(noGrant.body()).contains("Permissions: at least one grant is required");
