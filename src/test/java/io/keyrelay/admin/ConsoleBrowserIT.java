@@ -161,7 +161,8 @@ class ConsoleBrowserIT {
         // Its page shows the limit it was given, and the others at the relay's default.
         row.findElement(By.cssSelector("td.name a")).click();
         assertThat(byId("key-limits").getText()).contains("Messages per minute: 1",
-                "Messages per day (UTC): Relay default");
+                "Messages per day (UTC): Relay default (", "Recipients per message: Relay default ("
+                        + relay.config().smtp().maxRecipients() + ")");
         assertThat(byId("messages_per_minute").getAttribute("value")).isEqualTo("1");
 
         // Revoke it, confirming the dialog.
