@@ -3,6 +3,7 @@ package io.keyrelay.cli;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.keyrelay.admin.AdminContext;
 import io.keyrelay.admin.AdminServer;
+import io.keyrelay.admin.SmtpEndpoint;
 import io.keyrelay.admin.Readiness;
 import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.config.ConfigException;
@@ -146,7 +147,8 @@ public final class RelayRuntime implements AutoCloseable {
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
                             Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
-                    limiter::limitsFor), tls).start())
+                    limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames())), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {

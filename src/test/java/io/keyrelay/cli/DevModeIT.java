@@ -77,6 +77,27 @@ class DevModeIT {
     }
 
     /**
+     * The Docker image sets {@code smtp.listen} to 0.0.0.0 so that {@code dev} is reachable through {@code -p}: the
+     * banner says it listens on every address, and its test commands still name loopback, which works.
+     */
+    @Test
+    void devMode_onEveryAddress_saysSo_andItsCommandsUseLoopback() throws Exception {
+        int port = FreePorts.pick();
+        Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port), "KEYRELAY_ADMIN_PORT", "0",
+                "KEYRELAY_SMTP_LISTEN", "0.0.0.0");
+        try (RelayProcess dev = RelayProcess.start(dir, List.of(), env, "dev")) {
+            dev.awaitLine(l -> l.contains("Stop with Ctrl-C."), Duration.ofSeconds(60));
+            String out = String.join("\n", dev.stdout());
+            assertThat(out).contains("SMTP     0.0.0.0:" + port + " (every address)")
+                    .contains("--url smtp://127.0.0.1:" + port).doesNotContain("smtp://0.0.0.0");
+            try (RawSmtpClient c = RawSmtpClient.connect("127.0.0.2", port, "127.0.0.1")) {
+                c.expect(220);
+            }
+            assertThat(dev.terminate(Duration.ofSeconds(30))).isZero();
+        }
+    }
+
+    /**
      * What a newcomer's terminal shows: the banner first — no framework lines (Jetty, Javalin, SubEthaSMTP) and no
      * start-up log lines of keyrelay's own before it — and after it, keyrelay's log lines at INFO as usual.
      */
