@@ -24,7 +24,7 @@ final class ServeCommand extends ConfigOption implements Callable<Integer>, Main
         RelayConfig config = config();
         if (!config.downstream().configured()) {
             throw new ConfigException(Setting.DOWNSTREAM_HOST.key(),
-                    "is required for serve (keyrelay dev writes mail to a folder instead)");
+                    "is required for serve (" + spec.root().name() + " dev writes mail to a folder instead)");
         }
         if (!config.smtp().tls().enabled() && config.smtp().auth().plaintext() == RelayConfig.PlaintextAuth.NEVER) {
             throw new ConfigException(Setting.SMTP_TLS_CERT.key(), "is required: with smtp.auth.plaintext=never,"

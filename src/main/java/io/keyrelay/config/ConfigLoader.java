@@ -26,7 +26,8 @@ import java.util.Map;
  * error (a typo must not silently fall back to a default).
  */
 public final class ConfigLoader {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private ConfigLoader() {}
 
@@ -97,8 +98,7 @@ public final class ConfigLoader {
         } catch (NoSuchFileException e) {
             throw new ConfigException("--config", file + " does not exist");
         } catch (JsonProcessingException e) {
-            throw new ConfigException("--config", file + " is not valid YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+            throw new ConfigException("--config", file + YamlErrors.describe(e));
         } catch (IOException e) {
             throw new ConfigException("--config", "cannot read " + file + ": " + e.getMessage());
         }
@@ -144,35 +144,8 @@ public final class ConfigLoader {
     }
 
     private static String suggestion(String key) {
-        String best = null;
-        int bestDistance = 4;
-        for (Setting s : Setting.values()) {
-            int d = distance(key, s.key());
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = s.key();
-            }
-        }
-        return best == null ? "" : "; did you mean " + best + "?";
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
+        return io.keyrelay.text.Typos.closest(key, Arrays.stream(Setting.values()).map(Setting::key).toList(), 3)
+                .map(best -> "; did you mean " + best + "?").orElse("");
     }
 
     /** Types and validates every value. */
@@ -423,15 +396,11 @@ public final class ConfigLoader {
 
         /** A list of IP addresses and CIDR blocks; an error names the bad entry. */
         List<IpRange> ranges(Setting s) {
-            List<IpRange> out = new ArrayList<>();
-            for (String item : list(s)) {
-                try {
-                    out.add(IpRange.parse(item));
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException(s.key(), e.getMessage());
-                }
+            try {
+                return io.keyrelay.net.IpAllowlist.parse(list(s)).ranges();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), e.getMessage());
             }
-            return out;
         }
 
         boolean bool(Setting s) {

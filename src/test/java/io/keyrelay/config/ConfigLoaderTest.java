@@ -214,7 +214,8 @@ class ConfigLoaderTest {
         Path f = yaml("smtp:\n  port: [25\n");
         assertThatThrownBy(() -> ConfigLoader.load(f, Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("is not valid YAML");
+                .hasMessage("--config: " + f + " is not valid YAML at line 3, column 1: expected ',' or ']', but got"
+                        + " <stream end> (while parsing a flow sequence at line 2, column 9)");
     }
 
     @Test
