@@ -6,6 +6,8 @@ import io.keyrelay.admin.AdminServer;
 import io.keyrelay.admin.SmtpEndpoint;
 import io.keyrelay.admin.Readiness;
 import io.keyrelay.admin.ServerMetrics;
+import io.keyrelay.cluster.Redis;
+import io.keyrelay.cluster.RedisAuthFailures;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
@@ -19,6 +21,7 @@ import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.limits.RedisMessageCounters;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -75,6 +78,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final ChangeListener changes;
+    private final Redis redis;
 
     /**
      * Starts the relay. {@code captureFolder} is used when no downstream host is configured (dev mode); it may be
@@ -117,7 +121,11 @@ public final class RelayRuntime implements AutoCloseable {
             usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
             audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
-            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
+            // Redis, when configured, shares the per-key rates and the AUTH-failure counts across the nodes; while
+            // it is away each node counts on its own.
+            redis = config.cluster().redis().configured() ? push(Redis.start(config.cluster().redis())) : null;
+            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize(),
+                    redis == null ? null : new RedisMessageCounters(redis));
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             // Before any meter: a common tag applies only to meters registered after it.
             registry.config().commonTags("node", config.cluster().nodeName());
@@ -129,13 +137,18 @@ public final class RelayRuntime implements AutoCloseable {
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
-            AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
+            AuthThrottle throttle = redis == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
+                    : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
+                            AuthThrottle.onThisNode(config.authLimits(), clock), clock));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
                     audit, config.cluster().nodeName()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {
                 metrics.watch(changes);
+            }
+            if (redis != null) {
+                metrics.watch(redis);
             }
             if (serverTls != null) {
                 Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,
@@ -146,7 +159,11 @@ public final class RelayRuntime implements AutoCloseable {
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
+                            Readiness.check("SMTP not listening", smtp::listening),
+                            Readiness.note("Redis unreachable: limits and AUTH failures counted on this node",
+                                    () -> redis == null || redis.up()),
+                            Readiness.note("change notifications down: polling for key changes",
+                                    () -> changes == null || changes.connected()))), clock, throttle,
                     limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
                             smtp.implicitTlsPort(), config.smtp().auth().usernames())), tls).start())
                     : null;
@@ -220,6 +237,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** The shared Redis; null when {@code cluster.redis.url} is not set. */
+    public Redis redis() {
+        return redis;
     }
 
     /** This node's listener for change notifications; null on H2, which has none. */

@@ -224,7 +224,10 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
-        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
+        var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
+                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
+        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
+                redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
                 cluster);
     }
@@ -441,6 +444,31 @@ public final class ConfigLoader {
             String v = string(s);
             if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[?[0-9A-Fa-f:.]+]?")) {
                 throw new ConfigException(s.key(), show(v) + " is not a host name or address");
+            }
+            return v;
+        }
+
+        /** A redis:// or rediss:// URL without a password in it (that is a secret setting of its own). */
+        String redisUrl(Setting s) {
+            String v = optional(s);
+            if (v == null) {
+                return null;
+            }
+            java.net.URI u;
+            try {
+                u = new java.net.URI(v);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(s.key(), "is not a URL: " + e.getReason());
+            }
+            if (!"redis".equals(u.getScheme()) && !"rediss".equals(u.getScheme())) {
+                throw new ConfigException(s.key(), "must start with redis:// or rediss:// (TLS)");
+            }
+            if (u.getHost() == null) {
+                throw new ConfigException(s.key(), "names no host (redis://host:6379)");
+            }
+            if (u.getRawUserInfo() != null && u.getRawUserInfo().contains(":")) {
+                throw new ConfigException(s.key(), "must not hold a password: put it in "
+                        + Setting.CLUSTER_REDIS_PASSWORD.key() + " (a secret setting)");
             }
             return v;
         }

@@ -192,7 +192,19 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      * This node among several sharing one store ({@code cluster.*}). {@code nodeName} is a token safe in a log line, a
      * metric tag and a header comment.
      */
-    public record Cluster(String nodeName) {}
+    public record Cluster(String nodeName, Redis redis) {
+        /** Without Redis (tests, single nodes). */
+        public Cluster(String nodeName) {
+            this(nodeName, new Redis(null, "", Duration.ofMillis(250)));
+        }
+    }
+
+    /** The Redis the nodes share counters in; {@code url} is null when none is configured. */
+    public record Redis(String url, String password, Duration timeout) {
+        public boolean configured() {
+            return url != null;
+        }
+    }
 
     /** How log lines are written. */
     public enum LogFormat { PLAIN, JSON }

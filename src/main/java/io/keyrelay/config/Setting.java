@@ -98,10 +98,11 @@ public enum Setting {
                     + " connection rates (smtp.max_connection_rate_per_ip); the least active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
-                    + " messages_per_minute. 0: unlimited. Counted per relay node."),
+                    + " messages_per_minute. 0: unlimited. Counted per relay node, or across the cluster with"
+                    + " cluster.redis.url."),
     LIMITS_MESSAGES_PER_DAY("limits.messages_per_day", "0", false,
             "Messages a key may send per UTC day, for keys without their own messages_per_day. 0: unlimited."
-                    + " Counted per relay node."),
+                    + " Counted per relay node, or across the cluster with cluster.redis.url."),
     LIMITS_SESSIONS_PER_KEY("limits.sessions_per_key", "16", false,
             "Most concurrent authenticated SMTP sessions (and so mail transactions) of one key, for keys without"
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
@@ -150,6 +151,15 @@ public enum Setting {
             "This node's name: in its log lines, as the node tag of its metrics and in the Received header it adds,"
                     + " so a message or an alert can be traced to the node of a cluster that handled it. Letters,"
                     + " digits, '.', '_' and '-', at most 63. Empty: this machine's host name (a Kubernetes pod's name)."),
+    CLUSTER_REDIS_URL("cluster.redis.url", "", false,
+            "Redis that the nodes of a cluster share for the per-key sending rates and daily quotas and the per-address"
+                    + " AUTH-failure throttle: redis://host:6379/0, or rediss:// for TLS (a user name may go before"
+                    + " '@'; the password goes in cluster.redis.password). Empty: each node counts on its own. Redis"
+                    + " unreachable: each node counts on its own until it is back; mail is never refused for it."),
+    CLUSTER_REDIS_PASSWORD("cluster.redis.password", "", true, "Password for cluster.redis.url (Redis AUTH)."),
+    CLUSTER_REDIS_TIMEOUT("cluster.redis.timeout", "250ms", false,
+            "Longest wait for a Redis reply; a command that takes longer counts Redis as unreachable, and the node"
+                    + " counts on its own, checking every second whether Redis is back."),
 
     LOG_FORMAT("log.format", "plain", false,
             "Log line format on stderr: plain (one readable line per event) | json (one JSON object per line).");
