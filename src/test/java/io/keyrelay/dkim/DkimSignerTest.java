@@ -7,16 +7,22 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.InvalidKeyException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.Signature;
+import java.security.SignatureException;
+import java.security.SignatureSpi;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,6 +109,81 @@ class DkimSignerTest {
         assertThat(verifies(m, f.get(0), rsa.getPublic())).isTrue();
         assertThat(verifies(m, f.get(1), ed.getPublic())).isTrue();
         assertThat(tag(f.get(1), "a")).isEqualTo("ed25519-sha256");
+    }
+
+    @Test
+    void onePrivateKeyOperation_perKeyPerMessage() throws Exception {
+        CountingSignature.SIGNS.set(0);
+        DkimSigner signer = new DkimSigner(CLOCK, new CountingProvider());
+        MessageScan m = scan(MESSAGE);
+        byte[] out = signer.sign(m, List.of(new DkimKey("example.com", "rsa1", rsa.getPrivate()),
+                new DkimKey("example.org", "rsa2", rsa.getPrivate())));
+        assertThat(CountingSignature.SIGNS.get()).isEqualTo(2);
+        assertThat(fields(out)).hasSize(2);
+        assertThat(verifies(m, fields(out).get(1), rsa.getPublic())).isTrue();
+    }
+
+    /** A provider whose SHA256withRSA counts its sign() calls and delegates to the JDK's. */
+    static final class CountingProvider extends Provider {
+        private static final long serialVersionUID = 1L;
+
+        CountingProvider() {
+            super("Counting", "1", "counts private-key operations");
+            put("Signature.SHA256withRSA", CountingSignature.class.getName());
+        }
+    }
+
+    /** Delegates to the JDK's SHA256withRSA, counting signatures. */
+    public static final class CountingSignature extends SignatureSpi {
+        static final AtomicInteger SIGNS = new AtomicInteger();
+        private final Signature real;
+
+        public CountingSignature() throws GeneralSecurityException {
+            real = Signature.getInstance("SHA256withRSA", "SunRsaSign");
+        }
+
+        @Override
+        protected void engineInitVerify(PublicKey publicKey) throws InvalidKeyException {
+            real.initVerify(publicKey);
+        }
+
+        @Override
+        protected void engineInitSign(PrivateKey privateKey) throws InvalidKeyException {
+            real.initSign(privateKey);
+        }
+
+        @Override
+        protected void engineUpdate(byte b) throws SignatureException {
+            real.update(b);
+        }
+
+        @Override
+        protected void engineUpdate(byte[] b, int off, int len) throws SignatureException {
+            real.update(b, off, len);
+        }
+
+        @Override
+        protected byte[] engineSign() throws SignatureException {
+            SIGNS.incrementAndGet();
+            return real.sign();
+        }
+
+        @Override
+        protected boolean engineVerify(byte[] sigBytes) throws SignatureException {
+            return real.verify(sigBytes);
+        }
+
+        @Override
+        @Deprecated
+        protected void engineSetParameter(String param, Object value) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        @Deprecated
+        protected Object engineGetParameter(String param) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     @Test
