@@ -17,6 +17,8 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.SignatureException;
 import java.security.SignatureSpi;
+import java.security.interfaces.RSAKey;
+import java.security.spec.InvalidKeySpecException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -233,6 +235,20 @@ class DkimSignerTest {
                 .hasMessageContaining("selector");
         assertThatThrownBy(() -> new DkimKey("exa mple.com", "s", rsa.getPrivate())).isInstanceOf(
                 IllegalArgumentException.class);
+    }
+
+    @Test
+    void keyPairs_areGenerated_andStoredKeysReadBack() throws Exception {
+        KeyPair r = DkimAlgorithm.RSA_SHA256.generateKeyPair(1024);
+        assertThat(((RSAKey) r.getPrivate()).getModulus().bitLength()).isEqualTo(1024);
+        assertThat(DkimAlgorithm.RSA_SHA256.privateKey(r.getPrivate().getEncoded())).isEqualTo(r.getPrivate());
+        KeyPair e = DkimAlgorithm.ED25519_SHA256.generateKeyPair(0);
+        assertThat(DkimAlgorithm.of(e.getPublic())).isEqualTo(DkimAlgorithm.ED25519_SHA256);
+        assertThat(DkimAlgorithm.ED25519_SHA256.privateKey(e.getPrivate().getEncoded()).getEncoded())
+                .isEqualTo(e.getPrivate().getEncoded());
+        assertThatThrownBy(() -> DkimAlgorithm.RSA_SHA256.generateKeyPair(4096)).hasMessageContaining("1024 or 2048");
+        assertThatThrownBy(() -> DkimAlgorithm.RSA_SHA256.privateKey(e.getPrivate().getEncoded()))
+                .isInstanceOf(InvalidKeySpecException.class);
     }
 
     @Test

@@ -126,6 +126,8 @@ class DkimVerifyIT {
                 Arguments.of("body without final CRLF", "From: a@example.com\r\nSubject: s\r\n\r\nno newline at end"),
                 Arguments.of("dot-stuffed lines (as unstuffed by DATA)", "From: a@example.com\r\nSubject: dots\r\n\r\n"
                         + ".\r\n..\r\n.leading dot\r\n...three\r\nend\r\n"),
+                Arguments.of("lone CR in a signed header and in the body", "From: a@example.com\r\n"
+                        + "Subject: one\rtwo\r\n\r\nthree\rfour\r\n"),
                 Arguments.of("repeated and over-signed fields", "From: a@example.com\r\nTo: x@example.org\r\n"
                         + "Received: from somewhere\r\nTo: y@example.org\r\nCc: z@example.org\r\n"
                         + "Reply-To: r@example.com\r\nSender: s@example.com\r\nIn-Reply-To: <p@example.com>\r\n\r\nb\r\n"));
