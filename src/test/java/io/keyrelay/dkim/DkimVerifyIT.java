@@ -2,6 +2,7 @@ package io.keyrelay.dkim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keyrelay.testing.Dkimpy;
 import io.keyrelay.testing.DnsmasqServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
