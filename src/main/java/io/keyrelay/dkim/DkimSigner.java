@@ -155,9 +155,12 @@ public final class DkimSigner {
 
     private String field(DkimKey key, List<String> h, String bh, long t, byte[] signedHeaders) throws DkimException {
         DkimAlgorithm alg = key.algorithm();
-        StringBuilder f = new StringBuilder(512);
-        f.append("DKIM-Signature: v=1; a=").append(alg.tag()).append("; c=relaxed/relaxed; d=").append(key.domain())
-                .append("; s=").append(key.selector()).append(";\r\n\tt=").append(t).append("; h=");
+        StringBuilder f = new StringBuilder(512).append("DKIM-Signature:");
+        for (String tag : List.of("v=1;", "a=" + alg.tag() + ";", "c=relaxed/relaxed;", "d=" + key.domain() + ";",
+                "s=" + key.selector() + ";", "t=" + t + ";")) {
+            f.append(fold(f, tag.length() + 1) ? "" : " ").append(tag);
+        }
+        f.append(fold(f, 3 + h.get(0).length()) ? "h=" : " h=");
         for (int i = 0; i < h.size(); i++) {
             String name = h.get(i) + (i < h.size() - 1 ? ":" : ";");
             if (column(f) + name.length() > LINE) {
@@ -176,6 +179,18 @@ public final class DkimSigner {
             f.append(b64, i, Math.min(b64.length(), i + LINE - 4));
         }
         return f.append("\r\n").toString();
+    }
+
+    /**
+     * Starts a continuation line (CRLF TAB, which relaxed canonicalisation reads as one SP) if {@code more}
+     * characters would not fit on this one; returns whether it did.
+     */
+    private static boolean fold(StringBuilder f, int more) {
+        if (column(f) + more <= LINE) {
+            return false;
+        }
+        f.append("\r\n\t");
+        return true;
     }
 
     private static int column(StringBuilder f) {

@@ -201,8 +201,8 @@ class DkimSignerTest {
         for (String name : DkimSigner.SIGNED_FIELDS) {
             many.append(name).append(": v\r\n");
         }
-        byte[] out = new DkimSigner(CLOCK).sign(scan(many + "\r\n"), List.of(new DkimKey("example.com", "s",
-                rsa.getPrivate())));
+        byte[] out = new DkimSigner(CLOCK).sign(scan(many + "\r\n"), List.of(new DkimKey("mail.example.com",
+                "selector-2026-12", ed.getPrivate())));
         String field = new String(out, StandardCharsets.US_ASCII);
         assertThat(field).endsWith("\r\n").startsWith("DKIM-Signature: v=1; ");
         String[] lines = field.substring(0, field.length() - 2).split("\r\n", -1);
