@@ -36,8 +36,8 @@ public final class DkimCpuTime {
         DkimSigner conscrypt = new DkimSigner(Clock.systemUTC(), Conscrypt.newProvider());
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
         g.initialize(2048);
-        DkimKey rsa = new DkimKey("example.com", "rsa", g.generateKeyPair().getPrivate());
-        DkimKey ed = new DkimKey("example.com", "ed", KeyPairGenerator.getInstance("Ed25519").generateKeyPair()
+        SigningKey rsa = new SigningKey("example.com", "rsa", g.generateKeyPair().getPrivate());
+        SigningKey ed = new SigningKey("example.com", "ed", KeyPairGenerator.getInstance("Ed25519").generateKeyPair()
                 .getPrivate());
         byte[] headers = DkimSignBenchmark.HEADERS.getBytes(StandardCharsets.US_ASCII);
         MessageScan message = new MessageScan();
@@ -51,10 +51,10 @@ public final class DkimCpuTime {
         byte[] mib = b.toString().getBytes(StandardCharsets.US_ASCII);
 
         Map<String, Op> cases = new LinkedHashMap<>();
-        List<DkimKey> rsaJdk = List.of(jdk.importKey(rsa));
-        List<DkimKey> rsaConscrypt = List.of(conscrypt.importKey(rsa));
-        List<DkimKey> edJdk = List.of(jdk.importKey(ed));
-        List<DkimKey> edConscrypt = List.of(conscrypt.importKey(ed));
+        List<SigningKey> rsaJdk = List.of(jdk.importKey(rsa));
+        List<SigningKey> rsaConscrypt = List.of(conscrypt.importKey(rsa));
+        List<SigningKey> edJdk = List.of(jdk.importKey(ed));
+        List<SigningKey> edConscrypt = List.of(conscrypt.importKey(ed));
         cases.put("signRsa2048 jdk", () -> jdk.sign(message, rsaJdk));
         cases.put("signRsa2048 conscrypt", () -> conscrypt.sign(message, rsaConscrypt));
         cases.put("signEd25519 jdk", () -> jdk.sign(message, edJdk));

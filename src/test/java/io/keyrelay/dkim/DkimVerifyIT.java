@@ -50,9 +50,9 @@ class DkimVerifyIT {
         ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String idn = DomainNames.normalize(IDN_DOMAIN);
         dns = DnsmasqServer.start(dir.resolve("dns"), Map.of(
-                "rsa1._domainkey." + DOMAIN, DkimAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic()),
-                "ed1._domainkey." + DOMAIN, DkimAlgorithm.ED25519_SHA256.dnsRecord(ed.getPublic()),
-                "rsa1._domainkey." + idn, DkimAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())));
+                "rsa1._domainkey." + DOMAIN, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic()),
+                "ed1._domainkey." + DOMAIN, SigningAlgorithm.ED25519_SHA256.dnsRecord(ed.getPublic()),
+                "rsa1._domainkey." + idn, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())));
     }
 
     @AfterAll
@@ -62,13 +62,13 @@ class DkimVerifyIT {
         }
     }
 
-    private static List<DkimKey> keys(DkimSigner signer, String domain) throws DkimException {
-        List<DkimKey> k = new ArrayList<>(List.of(new DkimKey(domain, "rsa1", rsa.getPrivate())));
+    private static List<SigningKey> keys(DkimSigner signer, String domain) throws DkimException {
+        List<SigningKey> k = new ArrayList<>(List.of(new SigningKey(domain, "rsa1", rsa.getPrivate())));
         if (domain.equals(DOMAIN)) {
-            k.add(new DkimKey(domain, "ed1", ed.getPrivate()));
+            k.add(new SigningKey(domain, "ed1", ed.getPrivate()));
         }
-        List<DkimKey> imported = new ArrayList<>();
-        for (DkimKey key : k) {
+        List<SigningKey> imported = new ArrayList<>();
+        for (SigningKey key : k) {
             imported.add(signer.importKey(key));
         }
         return imported;

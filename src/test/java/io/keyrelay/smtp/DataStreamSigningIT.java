@@ -2,8 +2,8 @@ package io.keyrelay.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keyrelay.dkim.DkimAlgorithm;
-import io.keyrelay.dkim.DkimKey;
+import io.keyrelay.dkim.SigningAlgorithm;
+import io.keyrelay.dkim.SigningKey;
 import io.keyrelay.dkim.DkimSigner;
 import io.keyrelay.dkim.MessageScan;
 import io.keyrelay.testing.Dkimpy;
@@ -32,7 +32,7 @@ class DataStreamSigningIT {
 
     @Test
     void dotStuffedWireData_isSignedAsTheUnstuffedMessage() throws Exception {
-        KeyPair rsa = DkimAlgorithm.RSA_SHA256.generateKeyPair(2048);
+        KeyPair rsa = SigningAlgorithm.RSA_SHA256.generateKeyPair(2048);
         String message = "From: a@example.com\r\nSubject: dots\r\n\r\n.\r\n..two\r\n.one\r\nend\r\n";
         String wire = "From: a@example.com\r\nSubject: dots\r\n\r\n..\r\n...two\r\n..one\r\nend\r\n.\r\nQUIT\r\n";
         BufferedInputStream socket = new BufferedInputStream(new ByteArrayInputStream(
@@ -45,14 +45,14 @@ class DataStreamSigningIT {
         assertThat(new String(socket.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("QUIT\r\n");
 
         DkimSigner signer = DkimSigner.preferred(Clock.systemUTC());
-        byte[] fields = signer.sign(scan, List.of(signer.importKey(new DkimKey("example.com", "s1", rsa.getPrivate()))));
+        byte[] fields = signer.sign(scan, List.of(signer.importKey(new SigningKey("example.com", "s1", rsa.getPrivate()))));
         Path delivered = dir.resolve("delivered.eml");
         Files.write(delivered, (new String(fields, StandardCharsets.US_ASCII) + message).getBytes(StandardCharsets.US_ASCII));
         Path stuffedCopy = dir.resolve("stuffed.eml");
         Files.write(stuffedCopy, (new String(fields, StandardCharsets.US_ASCII)
                 + wire.substring(0, wire.indexOf("\r\n.\r\n") + 2)).getBytes(StandardCharsets.US_ASCII));
         try (DnsmasqServer dns = DnsmasqServer.start(dir.resolve("dns"),
-                Map.of("s1._domainkey.example.com", DkimAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())))) {
+                Map.of("s1._domainkey.example.com", SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())))) {
             Dkimpy.Verdict v = Dkimpy.verify(dns.port(), delivered);
             assertThat(v.verified()).as(v.output()).isTrue();
             assertThat(Dkimpy.verify(dns.port(), stuffedCopy).verified()).as("the still-stuffed bytes are not what was signed")

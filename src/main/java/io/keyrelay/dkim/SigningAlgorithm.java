@@ -16,7 +16,7 @@ import java.util.Base64;
  * {@code ed25519-sha256} (RFC 8463). Both hash the body with SHA-256 under the same canonicalisation, so one body
  * hash serves every signature of a message.
  */
-public enum DkimAlgorithm {
+public enum SigningAlgorithm {
     /** RSA (PKCS#1 v1.5) over the SHA-256 of the signed data; keys of 1024 or 2048 bits. */
     RSA_SHA256("rsa-sha256", "rsa", "RSA", "SHA256withRSA"),
     /**
@@ -30,7 +30,7 @@ public enum DkimAlgorithm {
     private final String keyAlgorithm;
     private final String jcaSignature;
 
-    DkimAlgorithm(String tag, String keyType, String keyAlgorithm, String jcaSignature) {
+    SigningAlgorithm(String tag, String keyType, String keyAlgorithm, String jcaSignature) {
         this.tag = tag;
         this.keyType = keyType;
         this.keyAlgorithm = keyAlgorithm;
@@ -95,7 +95,7 @@ public enum DkimAlgorithm {
     }
 
     /** The algorithm of a key, by its JCA algorithm name ({@code RSA}, {@code Ed25519}/{@code EdDSA}). */
-    public static DkimAlgorithm of(java.security.Key key) {
+    public static SigningAlgorithm of(java.security.Key key) {
         return switch (key.getAlgorithm()) {
             case "RSA" -> RSA_SHA256;
             case "Ed25519", "EdDSA", "1.3.101.112" -> ED25519_SHA256; // the OID: how Conscrypt names its keys
