@@ -18,6 +18,7 @@ import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.queue.DurableQueue;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -67,6 +68,8 @@ public final class RelayRuntime implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final RelayMetrics metrics;
     private final Downstream downstream;
+    /** Queue mode only (null in passthrough mode). */
+    private final DurableQueue queue;
     private final SmtpListeners smtp;
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -107,13 +110,16 @@ public final class RelayRuntime implements AutoCloseable {
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
+            // Before the listeners, so it closes after them: the workers stop, then the downstream and the store.
+            queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
+                    config.queue(), config.smtp().shutdownGrace(), clock, config.smtp().hostname(), registry)) : null;
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
             AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit),
+                    audit, queue == null ? null : queue.intake()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (serverTls != null) {
@@ -129,12 +135,13 @@ public final class RelayRuntime implements AutoCloseable {
                     limiter::limitsFor), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
-            if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
+            if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
                 log.warn("limits.sessions_per_key is {} and downstream.pool_size {}: one key's sessions can hold every"
                         + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
                         config.downstream().poolSize());
             }
-            log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
+            log.info("keyrelay {} to {}; key store: {}", queue == null ? "relaying (passthrough)"
+                            : "queueing, delivering with " + config.queue().workers() + " workers", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
             close();
@@ -212,6 +219,11 @@ public final class RelayRuntime implements AutoCloseable {
         return downstream;
     }
 
+    /** The queue in queue mode; null in passthrough mode. */
+    public DurableQueue queue() {
+        return queue;
+    }
+
     public int smtpPort() {
         return smtp.port();
     }
@@ -232,11 +244,15 @@ public final class RelayRuntime implements AutoCloseable {
     /**
      * The graceful shutdown (SIGTERM): stops accepting SMTP connections, answers {@code 421 4.3.2} to idle
      * sessions, lets the mail transactions under way finish within {@code smtp.shutdown_grace}, then closes
-     * everything — the downstream pool after the sessions that use it. Returns true if every session finished
-     * within the grace.
+     * everything — the downstream pool after the sessions that use it. In queue mode the delivery workers stop
+     * claiming at once, finish their deliveries within the same grace, and give back what did not finish. Returns
+     * true if every session finished within the grace.
      */
     public boolean drainAndClose() {
         draining.set(true);
+        if (queue != null) {
+            queue.workers().stopClaiming(); // the deliveries under way share the grace with the sessions
+        }
         boolean clean;
         try {
             clean = smtp.drain(config.smtp().shutdownGrace());

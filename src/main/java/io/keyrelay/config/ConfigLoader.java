@@ -250,7 +250,11 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
+        var queue = new RelayConfig.Queue(v.choice(Setting.RELAY_MODE, RelayConfig.RelayMode.class),
+                v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
+                v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
+                v.positiveDuration(Setting.QUEUE_MAX_AGE));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit, queue);
     }
 
     private static String localHostName() {
@@ -390,6 +394,23 @@ public final class ConfigLoader {
                 throw new ConfigException(s.key(), v + " must be longer than zero");
             }
             return d;
+        }
+
+        /** A comma-separated list of positive durations; an error names the bad entry. */
+        List<Duration> durations(Setting s) {
+            List<Duration> out = new ArrayList<>();
+            for (String item : list(s)) {
+                try {
+                    Duration d = Durations.parse(item);
+                    if (d.isNegative() || d.isZero()) {
+                        throw new IllegalArgumentException("must be longer than zero");
+                    }
+                    out.add(d);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(s.key(), item + " " + e.getMessage());
+                }
+            }
+            return out;
         }
 
         /** A duration from zero (also written {@code 0}) to {@code max}. */
