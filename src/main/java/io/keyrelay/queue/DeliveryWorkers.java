@@ -110,6 +110,12 @@ public final class DeliveryWorkers implements AutoCloseable {
                         + " downstream may receive it twice", claim.id(), claim.attempt());
             }
             Outcome outcome = delivery.attempt(claim);
+            if (Thread.interrupted() && stopping) {
+                // Cut off at the end of the shutdown grace: what the downstream said (if anything) is unknown, so
+                // the message goes back, due now, rather than deferred on the strength of an interrupted read.
+                giveBack(claim);
+                return;
+            }
             metrics.attempted(outcome);
             boolean recorded;
             try {
@@ -167,15 +173,17 @@ public final class DeliveryWorkers implements AutoCloseable {
                 break;
             }
         }
-        for (Claim c : inFlight.values()) {
-            try {
-                if (store.unclaim(c.id(), owner, clock.instant())) {
-                    log.info("queue: id={} given back unfinished at shutdown", c.id());
-                }
-            } catch (StoreException e) {
-                log.warn("queue: id={} could not be given back ({}); it is delivered when its lease runs out",
-                        c.id(), LogText.quote(e.getMessage()));
+        inFlight.values().forEach(this::giveBack);
+    }
+
+    private void giveBack(Claim c) {
+        try {
+            if (store.unclaim(c.id(), owner, clock.instant())) {
+                log.info("queue: id={} given back unfinished at shutdown", c.id());
             }
+        } catch (StoreException e) {
+            log.warn("queue: id={} could not be given back ({}); it is delivered when its lease runs out",
+                    c.id(), LogText.quote(e.getMessage()));
         }
     }
 }
