@@ -33,7 +33,7 @@ final class ErrorResponses {
         routes.exception(ApiException.class, (e, ctx) -> respond(ctx, e.error(), e.description()));
         routes.exception(KeyValidationException.class, (e, ctx) -> respond(ctx,
                 // A revoked key cannot be changed: a state conflict, not a malformed request.
-                e.field().equals("id") ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
+                e.isConflict() ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
         routes.exception(KeyNotFoundException.class, (e, ctx) -> respond(ctx, ApiError.NOT_FOUND, e.getMessage()));
         routes.exception(StoreException.class, (e, ctx) -> {
             if (e.isInvalidData()) { // the store is up and said no to a value: the request's fault, not an outage

@@ -44,9 +44,14 @@ public final class DeliveryWorkers implements AutoCloseable {
     private volatile boolean stopping;
     private volatile long stopNanos;
 
+    private final Bounces bounces;
+    private final String remoteMta;
+
     DeliveryWorkers(JdbcQueueStore store, Downstream downstream, RelayConfig.Queue config, Duration grace,
-            Clock clock, String owner, WakeSignal wake, QueueMetrics metrics) {
+            Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta) {
         this.store = store;
+        this.bounces = bounces;
+        this.remoteMta = remoteMta;
         this.delivery = new Delivery(downstream, store, config, clock);
         this.config = config;
         this.grace = grace;
@@ -117,9 +122,10 @@ public final class DeliveryWorkers implements AutoCloseable {
                 return;
             }
             metrics.attempted(outcome);
+            List<Bounces.NewMessage> reports = reports(claim, outcome);
             boolean recorded;
             try {
-                recorded = store.settle(claim, owner, outcome);
+                recorded = store.settle(claim, owner, outcome, reports);
             } catch (StoreException e) {
                 // The lease runs out and the message is tried again: possibly a duplicate, never a loss.
                 log.error("queue: id={} cannot record the outcome ({}): {}", claim.id(), LogText.quote(outcome.summary()),
@@ -127,8 +133,32 @@ public final class DeliveryWorkers implements AutoCloseable {
                 return;
             }
             logAttempt(claim, outcome, recorded);
+            if (recorded && !reports.isEmpty()) {
+                metrics.reported(reports.size());
+                reports.forEach(r -> log.info("queue: id={} bounce queued as {} to <{}>", claim.id(), r.id(),
+                        claim.envelope().sender()));
+                wake.wake();
+            }
         } finally {
             inFlight.remove(claim.id());
+        }
+    }
+
+    /**
+     * The bounce this attempt owes (failed recipients whose NOTIFY asks for it), built before the outcome is
+     * recorded so both go into the store together. A bounce that cannot be built is logged and skipped: the outcome
+     * is still recorded, the message is not held back for its report.
+     */
+    private List<Bounces.NewMessage> reports(Claim claim, Outcome outcome) {
+        List<Outcome.Result> failed = Bounces.owed(claim, outcome, Bounces.Kind.FAILED);
+        if (failed.isEmpty()) {
+            return List.of();
+        }
+        try (java.io.InputStream original = store.body(claim.id(), claim.size())) {
+            return List.of(bounces.report(claim, outcome, Bounces.Kind.FAILED, failed, original, remoteMta));
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("queue: id={} cannot build its bounce: {}", claim.id(), LogText.quote(String.valueOf(e.getMessage())));
+            return List.of();
         }
     }
 

@@ -4,6 +4,7 @@ import io.keyrelay.config.RelayConfig;
 import io.keyrelay.relay.Downstream;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.security.SecureRandom;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -29,18 +30,21 @@ public final class DurableQueue implements AutoCloseable {
 
     /**
      * Builds the queue on {@code ds} and starts {@code config.workers()} workers delivering to {@code downstream}.
-     * {@code node} names this node in the store; {@code grace} bounds the deliveries' finish at shutdown.
+     * {@code node} names this node in the store; {@code grace} bounds the deliveries' finish at shutdown;
+     * {@code spoolDir} holds incoming messages larger than one chunk until they are committed; {@code hostname} is
+     * the Reporting-MTA of bounces and {@code remoteMta} the downstream's host (null for none) they name.
      */
     public static DurableQueue start(DataSource ds, Downstream downstream, RelayConfig.Queue config, Duration grace,
-            Clock clock, String node, MeterRegistry registry) {
+            Clock clock, String node, MeterRegistry registry, Path spoolDir, String hostname, String remoteMta) {
         JdbcQueueStore store = new JdbcQueueStore(ds);
         WakeSignal wake = new WakeSignal();
         QueueMetrics metrics = new QueueMetrics(registry);
         byte[] r = new byte[4];
         new SecureRandom().nextBytes(r);
         String owner = node + "/" + ProcessHandle.current().pid() + "/" + HexFormat.of().formatHex(r);
-        DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics);
-        DurableQueue q = new DurableQueue(store, new MessageQueue(store, clock, node, wake, metrics),
+        DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
+                new Bounces(hostname, clock), remoteMta);
+        DurableQueue q = new DurableQueue(store, new MessageQueue(store, clock, node, wake, metrics, spoolDir),
                 new QueueService(store, clock, wake::wake), workers);
         workers.start();
         return q;

@@ -50,50 +50,7 @@ public final class JdbcQueueStore {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (id, state, sender,"
-                        + " declared_size, body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id,"
-                        + " client_address, node, size, attempts, next_attempt, created_at, updated_at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)")) {
-                    ps.setString(1, id);
-                    ps.setString(2, MessageState.QUEUED.wireName());
-                    ps.setString(3, env.sender());
-                    ps.setLong(4, env.params().declaredSize());
-                    ps.setString(5, env.params().body());
-                    ps.setBoolean(6, env.params().smtpUtf8());
-                    ps.setString(7, env.dsnRet());
-                    ps.setString(8, env.dsnEnvid());
-                    ps.setString(9, origin.keyId());
-                    ps.setString(10, origin.shortKey());
-                    setLong(ps, 11, origin.subaccountId());
-                    ps.setString(12, origin.clientAddress());
-                    ps.setString(13, origin.node());
-                    ps.setLong(14, 0); // set below, once the body is in
-                    setTime(ps, 15, now);
-                    setTime(ps, 16, now);
-                    setTime(ps, 17, now);
-                    ps.executeUpdate();
-                }
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, seq, address,"
-                        + " state, dsn_notify, dsn_orcpt, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-                    int seq = 0;
-                    for (Envelope.Recipient r : env.recipients()) {
-                        ps.setString(1, id);
-                        ps.setInt(2, seq++);
-                        ps.setString(3, r.address());
-                        ps.setString(4, RecipientState.PENDING.wireName());
-                        ps.setString(5, r.dsnNotify());
-                        ps.setString(6, r.dsnOrcpt());
-                        setTime(ps, 7, now);
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                }
-                long size = writeBody(c, id, body);
-                try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET size = ? WHERE id = ?")) {
-                    ps.setLong(1, size);
-                    ps.setString(2, id);
-                    ps.executeUpdate();
-                }
+                long size = insertOn(c, id, env, origin, now, body);
                 c.commit();
                 return size;
             } catch (SQLException | IOException | RuntimeException e) {
@@ -103,6 +60,55 @@ public final class JdbcQueueStore {
         } catch (SQLException e) {
             throw new StoreException("queueing message " + id, e);
         }
+    }
+
+    /** Writes a whole message inside the caller's transaction; returns its size. */
+    private static long insertOn(Connection c, String id, Envelope env, Origin origin, Instant now, InputStream body)
+            throws SQLException, IOException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (id, state, sender,"
+                + " declared_size, body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id,"
+                + " client_address, node, size, attempts, next_attempt, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)")) {
+            ps.setString(1, id);
+            ps.setString(2, MessageState.QUEUED.wireName());
+            ps.setString(3, env.sender());
+            ps.setLong(4, env.params().declaredSize());
+            ps.setString(5, env.params().body());
+            ps.setBoolean(6, env.params().smtpUtf8());
+            ps.setString(7, env.dsnRet());
+            ps.setString(8, env.dsnEnvid());
+            ps.setString(9, origin.keyId());
+            ps.setString(10, origin.shortKey());
+            setLong(ps, 11, origin.subaccountId());
+            ps.setString(12, origin.clientAddress());
+            ps.setString(13, origin.node());
+            setTime(ps, 14, now);
+            setTime(ps, 15, now);
+            setTime(ps, 16, now);
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, seq, address,"
+                + " state, dsn_notify, dsn_orcpt, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            int seq = 0;
+            for (Envelope.Recipient r : env.recipients()) {
+                ps.setString(1, id);
+                ps.setInt(2, seq++);
+                ps.setString(3, r.address());
+                ps.setString(4, RecipientState.PENDING.wireName());
+                ps.setString(5, r.dsnNotify());
+                ps.setString(6, r.dsnOrcpt());
+                setTime(ps, 7, now);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        long size = writeBody(c, id, body);
+        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET size = ? WHERE id = ?")) {
+            ps.setLong(1, size);
+            ps.setString(2, id);
+            ps.executeUpdate();
+        }
+        return size;
     }
 
     /** The body, chunk by chunk, inside the caller's transaction: nothing of it is visible before the commit. */
@@ -216,9 +222,10 @@ public final class JdbcQueueStore {
      * state and reply, the attempt, and then the message — deferred until {@code outcome.nextAttempt()} while any
      * recipient is pending, failed when all are settled and one failed, gone when all were delivered. Returns false
      * (and changes nothing) when the claim was lost: the lease ran out and another worker took it, or an operator
-     * deleted the message.
+     * deleted the message. The {@code reports} (bounces and delay warnings this attempt owes) are queued in the same
+     * transaction, so an outcome is never recorded without its report, nor a report sent twice.
      */
-    public boolean settle(Claim claim, String owner, Outcome outcome) {
+    public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports) {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -258,6 +265,9 @@ public final class JdbcQueueStore {
                     ps.setString(9, clip(outcome.summary()));
                     ps.executeUpdate();
                 }
+                for (Bounces.NewMessage r : reports) {
+                    insertOn(c, r.id(), r.envelope(), r.origin(), now, new java.io.ByteArrayInputStream(r.bytes()));
+                }
                 int pending = count(c, claim.id(), RecipientState.PENDING);
                 int failed = count(c, claim.id(), RecipientState.FAILED);
                 if (pending == 0 && failed == 0) {
@@ -277,12 +287,14 @@ public final class JdbcQueueStore {
                 }
                 c.commit();
                 return true;
-            } catch (SQLException | RuntimeException e) {
+            } catch (SQLException | IOException | RuntimeException e) {
                 rollback(c, e);
                 throw e;
             }
         } catch (SQLException e) {
             throw new StoreException("recording the delivery of " + claim.id(), e);
+        } catch (IOException e) { // cannot happen: a report is queued from memory
+            throw new StoreException("recording the delivery of " + claim.id() + ": " + e.getMessage(), e);
         }
     }
 

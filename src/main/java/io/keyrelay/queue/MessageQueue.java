@@ -2,12 +2,19 @@ package io.keyrelay.queue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import io.keyrelay.dkim.Spool;
+import java.nio.file.Path;
 import java.time.Clock;
 
 /**
  * Where the SMTP path hands a message over in queue mode: a queue id for the transaction (it goes into keyrelay's
  * Received header before the body is read), then {@link #accept}, which commits envelope, origin and body together
  * and wakes this node's delivery workers. Only after {@code accept} returns may the client hear 250.
+ *
+ * <p>The message is first read to its end into a {@link Spool} (memory up to one chunk, then a {@code 0600} file in
+ * {@code data_dir/spool}), and only then written to the store: a client that uploads slowly holds no database
+ * connection while it does, so slow or hostile clients cannot take the pool from AUTH and the workers, and the
+ * store's transaction lasts as long as the local copy takes, not as long as the client.
  */
 public final class MessageQueue {
     private final JdbcQueueStore store;
@@ -17,8 +24,12 @@ public final class MessageQueue {
     private final WakeSignal wake;
     private final QueueMetrics metrics;
 
-    MessageQueue(JdbcQueueStore store, Clock clock, String node, WakeSignal wake, QueueMetrics metrics) {
+    private final Path spoolDir;
+
+    MessageQueue(JdbcQueueStore store, Clock clock, String node, WakeSignal wake, QueueMetrics metrics,
+            Path spoolDir) {
         this.store = store;
+        this.spoolDir = spoolDir;
         this.ids = new QueueId(clock);
         this.clock = clock;
         this.node = node;
@@ -43,7 +54,13 @@ public final class MessageQueue {
      * ({@link io.keyrelay.store.StoreException}).
      */
     public long accept(String id, Envelope envelope, Origin origin, InputStream body) throws IOException {
-        long size = store.insert(id, envelope, origin, clock.instant(), body);
+        long size;
+        try (Spool spool = new Spool(spoolDir, JdbcQueueStore.CHUNK)) {
+            body.transferTo(spool);
+            try (InputStream copy = spool.open()) {
+                size = store.insert(id, envelope, origin, clock.instant(), copy);
+            }
+        }
         metrics.accepted();
         wake.wake();
         return size;

@@ -14,6 +14,7 @@ public final class QueueMetrics {
     private final Counter accepted;
     private final Counter attempts;
     private final Counter leaseExpired;
+    private final Counter reports;
     private final Map<Outcome.Kind, Counter> recipients = new EnumMap<>(Outcome.Kind.class);
 
     public QueueMetrics(MeterRegistry registry) {
@@ -24,6 +25,8 @@ public final class QueueMetrics {
         leaseExpired = Counter.builder("keyrelay.queue.lease.expired")
                 .description("Messages claimed again after a worker's lease ran out without an outcome: each may be"
                         + " delivered twice").register(registry);
+        reports = Counter.builder("keyrelay.queue.dsn.sent")
+                .description("Delivery status notifications (bounces) queued to senders").register(registry);
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.put(k, Counter.builder("keyrelay.queue.deliveries")
                     .tag("result", k.name().toLowerCase(java.util.Locale.ROOT))
@@ -40,6 +43,10 @@ public final class QueueMetrics {
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.get(k).increment(o.count(k));
         }
+    }
+
+    void reported(int n) {
+        reports.increment(n);
     }
 
     void leaseExpired() {

@@ -17,18 +17,19 @@ import org.subethamail.smtp.server.Session;
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
  * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
- * limiter, the audit trail's queue for failed AUTHs, and — in queue mode ({@code relay.mode: queue}) — the queue
- * that DATA commits to ({@code queue} is null in passthrough mode, where DATA goes to {@code downstream}).
+ * limiter, the audit trail's queue for failed AUTHs, this node's name ({@code cluster.node_name}, in the
+ * Received header), and — in queue mode ({@code relay.mode: queue}) — the queue that DATA commits to ({@code queue}
+ * is null in passthrough mode, where DATA goes to {@code downstream}).
  */
 public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
         Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
-        AuditQueue audit, MessageQueue queue) {
+        AuditQueue audit, String nodeName, MessageQueue queue) {
 
     /** Passthrough mode: every message goes to the downstream during the client's transaction. */
     public SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
             Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
-            AuditQueue audit) {
-        this(config, authenticator, throttle, downstream, metrics, clock, draining, limiter, audit, null);
+            AuditQueue audit, String nodeName) {
+        this(config, authenticator, throttle, downstream, metrics, clock, draining, limiter, audit, nodeName, null);
     }
 
     /**
