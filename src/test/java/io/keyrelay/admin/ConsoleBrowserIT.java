@@ -50,7 +50,7 @@ class ConsoleBrowserIT {
 
     @BeforeEach
     void start() {
-        relay = RelayHarness.builder(dir.resolve("relay")).start();
+        relay = RelayHarness.builder(dir.resolve("relay")).passthrough().start();
         var rt = relay.runtime();
         AdminContext ctx = new AdminContext(rt.keyService(), rt.authenticator(), rt.registry(),
                 Readiness.allOf(List.of(Readiness.check("key store unreachable", rt.keyStore()::ping),

@@ -59,7 +59,7 @@ class KeyUsageAndAuditIT {
 
     @BeforeParameterizedClassInvocation
     void start(Kind kind) {
-        relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind).clock(clock).start();
+        relay = RelayHarness.builder(dir.resolve(kind.name())).passthrough().store(kind).clock(clock).start();
     }
 
     @AfterParameterizedClassInvocation
