@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.domains.DomainService;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyService;
@@ -28,10 +29,20 @@ import java.util.function.Supplier;
  *     on either surface); null for none
  * @param limits a key's sending limits resolved against the relay's defaults, to hold the keys a caller makes
  *     to the caller's own ({@link KeyRestrictions})
+ * @param domains the sending-domain service behind {@code /api/v1/sending-domains} and the console's page; null
+ *     serves neither
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
         Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
-        Function<ApiKey, SendingLimits> limits) {
+        Function<ApiKey, SendingLimits> limits, DomainService domains) {
+    /** Without sending domains (their API is not served). */
+    public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
+            Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
+            Function<ApiKey, SendingLimits> limits) {
+        this(keys, authenticator, registry, readiness, clock, throttle, limits, null);
+    }
+
+
     /** Without throttling of failed authentications (for tests that do not need it), and the default limits. */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
             Supplier<Optional<String>> readiness, Clock clock) {

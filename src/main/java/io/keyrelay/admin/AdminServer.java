@@ -115,6 +115,9 @@ public final class AdminServer implements AutoCloseable {
             new HealthEndpoints(ctx.readiness()).register(cfg.routes);
             new MetricsEndpoint(ctx.registry(), auth).register(cfg.routes);
             new KeysApi(ctx.keys(), auth, ctx.clock(), ctx.limits()).register(cfg.routes);
+            if (ctx.domains() != null) {
+                new SendingDomainsApi(ctx.domains(), auth).register(cfg.routes);
+            }
             console.register(cfg.routes);
             new ErrorResponses(console::errorPage).register(cfg.routes);
         });

@@ -8,6 +8,12 @@ import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.JdbcDomainStore;
+import io.keyrelay.domains.MasterKey;
+import io.keyrelay.domains.MasterKeyFile;
+import io.keyrelay.domains.SendingDomain;
 import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyAuthenticator;
@@ -61,6 +67,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final KeyService keyService;
     private final KeyLookup keyLookup;
     private final KeyAuthenticator authenticator;
+    private final DomainService domains;
     private final UsageRecorder usage;
     private final AuditQueue audit;
     private final MessageLimiter limiter;
@@ -92,6 +99,7 @@ public final class RelayRuntime implements AutoCloseable {
             keyStore = new JdbcKeyStore(database.dataSource());
             KeyHasher hasher = KeyHasher.hmacSha256(config.keys().pepper());
             keyService = new KeyService(keyStore, hasher, new KeyGenerator(), clock);
+            domains = domainService(config, database, clock);
             keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
                     Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
             keyService.onChange(keyLookup::invalidate);
@@ -126,7 +134,7 @@ public final class RelayRuntime implements AutoCloseable {
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
                             Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
-                    limiter::limitsFor), tls).start())
+                    limiter::limitsFor, domains), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
@@ -140,6 +148,32 @@ public final class RelayRuntime implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The sending-domain service. Refuses to start, naming {@code dkim.master_key}, when the store holds domains and
+     * no master key is set, or when the one set does not open their DKIM keys (another key was configured before):
+     * such a relay could sign nothing, and would find out only at the first message.
+     */
+    static DomainService domainService(RelayConfig config, Database database, Clock clock) {
+        JdbcDomainStore store = new JdbcDomainStore(database.dataSource());
+        String configured = config.dkim().masterKey();
+        DkimKeyring keyring = new DkimKeyring(configured == null ? null : MasterKey.parse(configured), clock);
+        List<SendingDomain> all = store.list();
+        if (!keyring.configured() && all.stream().anyMatch(d -> !d.keys().isEmpty())) {
+            throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "is required: the store holds " + all.size()
+                    + " sending domain(s) whose DKIM private keys are sealed under it (set it to the key used when"
+                    + " they were created; keyrelay dev keeps its own in data_dir/" + MasterKeyFile.NAME + ")");
+        }
+        all.stream().flatMap(d -> d.keys().stream()).findFirst().ifPresent(k -> {
+            try {
+                keyring.privateKey(k);
+            } catch (MasterKey.WrongKeyException e) {
+                throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "does not open the DKIM key of "
+                        + k.recordName() + ": " + e.getMessage());
+            }
+        });
+        return new DomainService(store, keyring, clock);
     }
 
     private static ServerTls serverTls(RelayConfig.Tls tls) {
@@ -169,6 +203,10 @@ public final class RelayRuntime implements AutoCloseable {
 
     public KeyService keyService() {
         return keyService;
+    }
+
+    public DomainService domains() {
+        return domains;
     }
 
     public KeyLookup keyLookup() {

@@ -250,7 +250,8 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit);
+        var dkim = new RelayConfig.Dkim(v.secretKey(Setting.DKIM_MASTER_KEY, 32));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit, dkim);
     }
 
     private static String localHostName() {
@@ -418,6 +419,25 @@ public final class ConfigLoader {
                 }
             }
             return out;
+        }
+
+        /** Base64 of exactly {@code bytes} bytes, or null when unset; an error never shows the value. */
+        String secretKey(Setting s, int bytes) {
+            String v = optional(s);
+            if (v == null) {
+                return null;
+            }
+            byte[] raw;
+            try {
+                raw = java.util.Base64.getDecoder().decode(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), "is not base64 (make one with: openssl rand -base64 " + bytes + ")");
+            }
+            if (raw.length != bytes) {
+                throw new ConfigException(s.key(), "is " + raw.length + " bytes, not " + bytes
+                        + " (make one with: openssl rand -base64 " + bytes + ")");
+            }
+            return v;
         }
 
         boolean bool(Setting s) {

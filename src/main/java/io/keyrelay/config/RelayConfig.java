@@ -12,7 +12,7 @@ import java.util.Locale;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, AuthLimits authLimits, Audit audit) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit, Dkim dkim) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -141,6 +141,17 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      * (zero: at once); at most {@code trackedAddresses} addresses are remembered.
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
+
+    /**
+     * DKIM keys: {@code masterKey} is the base64 of the 32-byte key they are sealed under, checked for its length;
+     * null when unset.
+     */
+    public record Dkim(String masterKey) {
+        @Override
+        public String toString() {
+            return "Dkim[masterKey=" + Secrets.mask(masterKey) + "]";
+        }
+    }
 
     /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
     public record Audit(int queueSize) {}

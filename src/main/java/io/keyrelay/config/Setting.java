@@ -107,6 +107,11 @@ public enum Setting {
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
                     + " so one key cannot hold every downstream connection. 0: unlimited. Counted per relay node."),
 
+    DKIM_MASTER_KEY("dkim.master_key", "", true,
+            "Secret under which DKIM private keys are stored (AES-256-GCM): 32 random bytes in base64 (openssl rand"
+                    + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
+                    + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
+
     AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
                     + " keyrelay_audit_events_dropped_total and reported in the log."),

@@ -1,6 +1,10 @@
 package io.keyrelay.admin;
 
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.JdbcDomainStore;
+import io.keyrelay.domains.MasterKey;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
@@ -43,6 +47,8 @@ final class AdminFixture implements AutoCloseable {
     final KeyService keys;
     final KeyLookup lookup;
     final KeyAuthenticator authenticator;
+    final DomainService domains;
+    final MasterKey masterKey = MasterKey.generate();
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final MutableClock clock = MutableClock.startingNow();
     final AtomicReference<Optional<String>> notReady = new AtomicReference<>(Optional.empty());
@@ -61,9 +67,19 @@ final class AdminFixture implements AutoCloseable {
         keys.onChange(lookup::invalidate);
         authenticator = new KeyAuthenticator(KeyHasher.sha256(), lookup, clock, null);
         serverMetrics = ServerMetrics.bind(registry, database.hikari(), lookup);
+        domains = new DomainService(new JdbcDomainStore(database.dataSource()), new DkimKeyring(masterKey, clock), clock);
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
-                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep));
+                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, domains);
         server = AdminServer.onPort(config, ctx, 0).start();
+    }
+
+    private static final java.util.function.Function<io.keyrelay.keys.ApiKey, io.keyrelay.limits.SendingLimits>
+            DEFAULT_LIMITS = defaultLimits();
+
+    private static java.util.function.Function<io.keyrelay.keys.ApiKey, io.keyrelay.limits.SendingLimits> defaultLimits() {
+        RelayConfig defaults = io.keyrelay.config.ConfigLoader.build(
+                new io.keyrelay.config.ConfigLoader.Raw(java.util.Map.of(), List.of()));
+        return k -> io.keyrelay.limits.SendingLimits.of(k.limits(), defaults.limits(), defaults.smtp());
     }
 
     static AdminFixture start(TestDatabases.Kind kind, Path dir) {

@@ -158,6 +158,8 @@ class ConfigLoaderTest {
         "KEYRELAY_LIMITS_AUTH_TRACKED_ADDRESSES|10|limits.auth_tracked_addresses: 10 is out of range",
         "KEYRELAY_LIMITS_MESSAGES_PER_MINUTE|-1|limits.messages_per_minute: -1 is out of range (0 to 1000000000)",
         "KEYRELAY_LIMITS_MESSAGES_PER_DAY|lots|limits.messages_per_day: lots is not a whole number",
+        "KEYRELAY_DKIM_MASTER_KEY|c2hvcnQ=|dkim.master_key: is 5 bytes, not 32",
+        "KEYRELAY_DKIM_MASTER_KEY|not base64!|dkim.master_key: is not base64",
         "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
@@ -208,9 +210,12 @@ class ConfigLoaderTest {
                 "KEYRELAY_KEYS_PEPPER", "pepper-secret",
                 "KEYRELAY_DOWNSTREAM_USERNAME", "relay",
                 "KEYRELAY_DOWNSTREAM_PASSWORD", "downstream-secret",
+                "KEYRELAY_DKIM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                 "KEYRELAY_DB_URL", "jdbc:postgresql://db/k?user=k&password=url-secret"));
         String printed = ConfigLoader.print(raw);
-        assertThat(printed).doesNotContain("hunter2", "pepper-secret", "downstream-secret", "url-secret");
+        assertThat(printed).doesNotContain("hunter2", "pepper-secret", "downstream-secret", "url-secret",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+        assertThat(printed).contains("master_key: \"****\"");
         assertThat(printed).contains("password: \"****\"", "pepper: \"****\"", "password=****");
         assertThat(printed).contains("port: 587  # default");
     }
