@@ -8,6 +8,7 @@ import io.keyrelay.domains.DomainException;
 import io.keyrelay.domains.DomainName;
 import io.keyrelay.domains.DomainService;
 import io.keyrelay.domains.DomainSpec;
+import io.keyrelay.domains.DomainVerifier;
 import io.keyrelay.domains.DomainViews;
 import io.keyrelay.domains.SendingDomain;
 import io.keyrelay.text.Ascii;
@@ -43,6 +44,7 @@ final class SendingDomainsApi {
         routes.get(BASE + "/{domain}", this::retrieve);
         routes.put(BASE + "/{domain}", this::update);
         routes.delete(BASE + "/{domain}", this::delete);
+        routes.post(BASE + "/{domain}/verify", this::verify);
     }
 
     private void list(Context ctx) {
@@ -83,6 +85,23 @@ final class SendingDomainsApi {
         Caller caller = auth.fromRequest(SURFACE, ctx, Access.MANAGE_DOMAINS);
         domains.delete(owned(ctx, scopeOf(caller, ctx)).name(), caller.actor());
         ctx.status(204);
+    }
+
+    /**
+     * SparkPost's verify call, {@code {"dkim_verify": true}}: looks the DKIM records up now. The answer carries
+     * SparkPost's status fields and {@code dns.dkim_record} / {@code dns.dkim_error}, and keyrelay's {@code checks}
+     * (one per key: {@code valid}, {@code wrong_key}, {@code missing}, {@code unavailable}).
+     */
+    private void verify(Context ctx) {
+        Caller caller = auth.fromRequest(SURFACE, ctx, Access.MANAGE_DOMAINS);
+        SendingDomain d = owned(ctx, scopeOf(caller, ctx));
+        JsonNode body = jsonBody(ctx);
+        if (!bool(body, "dkim_verify", false)) {
+            throw ApiError.INVALID_DATA.with("dkim_verify: must be true (keyrelay verifies DKIM records; SparkPost's"
+                    + " other verification kinds do not apply)");
+        }
+        DomainVerifier.Verification v = domains.verify(d.name(), caller.actor());
+        ctx.json(Map.of("results", DomainViews.verification(v)));
     }
 
     private KeyScope scope(Context ctx, Access access) {

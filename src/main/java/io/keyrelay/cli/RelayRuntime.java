@@ -9,6 +9,8 @@ import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
 import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
+import io.keyrelay.domains.DomainRechecker;
 import io.keyrelay.domains.DomainService;
 import io.keyrelay.domains.JdbcDomainStore;
 import io.keyrelay.domains.MasterKey;
@@ -100,6 +102,7 @@ public final class RelayRuntime implements AutoCloseable {
             KeyHasher hasher = KeyHasher.hmacSha256(config.keys().pepper());
             keyService = new KeyService(keyStore, hasher, new KeyGenerator(), clock);
             domains = domainService(config, database, clock);
+            push(new DomainRechecker(domains, config.domains().recheck()).start());
             keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
                     Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
             keyService.onChange(keyLookup::invalidate);
@@ -157,7 +160,7 @@ public final class RelayRuntime implements AutoCloseable {
      */
     static DomainService domainService(RelayConfig config, Database database, Clock clock) {
         JdbcDomainStore store = new JdbcDomainStore(database.dataSource());
-        String configured = config.dkim().masterKey();
+        String configured = config.domains().masterKey();
         DkimKeyring keyring = new DkimKeyring(configured == null ? null : MasterKey.parse(configured), clock);
         List<SendingDomain> all = store.list();
         if (!keyring.configured() && all.stream().anyMatch(d -> !d.keys().isEmpty())) {
@@ -173,7 +176,8 @@ public final class RelayRuntime implements AutoCloseable {
                         + k.recordName() + ": " + e.getMessage());
             }
         });
-        return new DomainService(store, keyring, clock);
+        RelayConfig.SendingDomains c = config.domains();
+        return new DomainService(store, keyring, DnsTxtLookup.using(c.dnsServers(), c.dnsTimeout()), clock);
     }
 
     private static ServerTls serverTls(RelayConfig.Tls tls) {

@@ -250,8 +250,11 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
-        var dkim = new RelayConfig.Dkim(v.secretKey(Setting.DKIM_MASTER_KEY, 32));
-        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit, dkim);
+        var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
+                v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
+                v.positiveDuration(Setting.DNS_TIMEOUT));
+        return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
+                domains);
     }
 
     private static String localHostName() {
@@ -299,7 +302,7 @@ public final class ConfigLoader {
     }
 
     private static String yamlScalar(Setting s, String value) {
-        if (s == Setting.SMTP_AUTH_USERNAMES || s == Setting.SMTP_PROXY_TRUSTED) {
+        if (s == Setting.SMTP_AUTH_USERNAMES || s == Setting.SMTP_PROXY_TRUSTED || s == Setting.DNS_SERVERS) {
             List<String> items = Arrays.stream(value.split(",")).map(String::strip).filter(x -> !x.isEmpty())
                     .map(ConfigLoader::quote).toList();
             return "[" + String.join(", ", items) + "]";
@@ -419,6 +422,50 @@ public final class ConfigLoader {
                 }
             }
             return out;
+        }
+
+        /** {@code host} or {@code host:port} entries ({@code [v6]:port}; a bare IPv6 literal takes the default port). */
+        List<java.net.InetSocketAddress> servers(Setting s, int defaultPort) {
+            List<java.net.InetSocketAddress> out = new ArrayList<>();
+            for (String item : list(s)) {
+                String host = item;
+                int port = defaultPort;
+                int colon = item.lastIndexOf(':');
+                if (item.startsWith("[")) {
+                    int close = item.indexOf(']');
+                    if (close < 0) {
+                        throw new ConfigException(s.key(), "'" + item + "' has no closing ]");
+                    }
+                    host = item.substring(1, close);
+                    String rest = item.substring(close + 1);
+                    if (!rest.isEmpty()) {
+                        if (!rest.startsWith(":")) {
+                            throw new ConfigException(s.key(), "'" + item + "' is not host or host:port");
+                        }
+                        port = serverPort(s, item, rest.substring(1));
+                    }
+                } else if (colon >= 0 && item.indexOf(':') == colon) {
+                    host = item.substring(0, colon);
+                    port = serverPort(s, item, item.substring(colon + 1));
+                }
+                if (!host.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]+")) {
+                    throw new ConfigException(s.key(), "'" + item + "' is not a host name or address");
+                }
+                java.net.InetSocketAddress a = new java.net.InetSocketAddress(host, port);
+                if (a.isUnresolved()) {
+                    throw new ConfigException(s.key(), "'" + item + "': " + host + " cannot be resolved");
+                }
+                out.add(a);
+            }
+            return out;
+        }
+
+        private static int serverPort(Setting s, String item, String text) {
+            long p = Ascii.parseDigits(text, 5);
+            if (p < 1 || p > 65535) {
+                throw new ConfigException(s.key(), "'" + item + "' has no valid port");
+            }
+            return (int) p;
         }
 
         /** Base64 of exactly {@code bytes} bytes, or null when unset; an error never shows the value. */

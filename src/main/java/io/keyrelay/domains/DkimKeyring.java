@@ -71,7 +71,8 @@ public final class DkimKeyring {
             Arrays.fill(pkcs8, (byte) 0);
         }
         return new DkimKey(domain, selector, algorithm, algorithm == DkimAlgorithm.RSA ? bits : 256, publicKey,
-                sealed, state, DkimStatus.UNVERIFIED, null, clock.instant());
+                sealed, state, DkimStatus.UNVERIFIED, null,
+                clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     }
 
     /**

@@ -31,12 +31,15 @@ public final class DomainService {
     private final JdbcDomainStore store;
     private final DkimKeyring keyring;
     private final Clock clock;
+    private final DomainVerifier verifier;
     private final List<Consumer<DomainName>> listeners = new CopyOnWriteArrayList<>();
 
-    public DomainService(JdbcDomainStore store, DkimKeyring keyring, Clock clock) {
+    /** A service whose {@link #verify} asks {@code dns}. */
+    public DomainService(JdbcDomainStore store, DkimKeyring keyring, DnsTxtLookup dns, Clock clock) {
         this.store = store;
         this.keyring = keyring;
         this.clock = clock;
+        this.verifier = new DomainVerifier(this, dns);
     }
 
     /** Registers a callback told the name of every domain this service changes, after the change is committed. */
@@ -64,7 +67,7 @@ public final class DomainService {
         if (store.find(name).isPresent()) {
             throw conflict(name);
         }
-        Instant now = clock.instant();
+        Instant now = now();
         List<DkimKey> keys = new ArrayList<>();
         if (spec.generateDkim()) {
             String selector = keyring.newSelector(Set.of());
@@ -122,7 +125,7 @@ public final class DomainService {
         if (old.sharedWithSubaccounts() == shared) {
             return old;
         }
-        Instant now = clock.instant();
+        Instant now = now();
         SendingDomain d = old.with(shared, old.ownershipVerified(), now, old.keys());
         String diff = "shared_with_subaccounts: " + old.sharedWithSubaccounts() + " -> " + shared;
         store.update(d, event(now, actor, UPDATED, name, diff));
@@ -133,11 +136,29 @@ public final class DomainService {
 
     /** Deletes a domain and its DKIM keys; mail from it is refused from now on (where sending domains are required). */
     public void delete(DomainName name, Actor actor) {
-        if (!store.delete(name, event(clock.instant(), actor, DELETED, name, null))) {
+        if (!store.delete(name, event(now(), actor, DELETED, name, null))) {
             throw DomainException.notFound(name.ascii());
         }
         log.info("sending domain deleted: domain={} by {}", name, actor);
         fire(name);
+    }
+
+    /**
+     * Looks the domain's DKIM records up in DNS now and saves what the answers say ({@link DomainVerifier}); the
+     * check is audited whatever its outcome.
+     */
+    public DomainVerifier.Verification verify(DomainName name, Actor actor) {
+        return verifier.verify(name, actor);
+    }
+
+    /** A background re-check of one domain (audited only when a status changed). */
+    DomainVerifier.Verification recheck(SendingDomain d) {
+        return verifier.recheck(d);
+    }
+
+    /** Now, to the microsecond: what both databases store, so a saved time reads back equal. */
+    Instant now() {
+        return clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     }
 
     public Clock clock() {
@@ -152,8 +173,9 @@ public final class DomainService {
         return store;
     }
 
+    /** Saves a domain changed elsewhere in this package; audited unless {@code action} is null. */
     void save(SendingDomain d, Actor actor, String action, String detail) {
-        store.update(d, event(d.updatedAt(), actor, action, d.name(), detail));
+        store.update(d, action == null ? null : event(now(), actor, action, d.name(), detail));
         fire(d.name());
     }
 

@@ -71,6 +71,33 @@ public final class DomainViews {
         return m;
     }
 
+    /** The answer to a verification: SparkPost's verify results, each key's check, and the domain's view. */
+    public static Map<String, Object> verification(DomainVerifier.Verification v) {
+        SendingDomain d = v.domain();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ownership_verified", d.ownershipVerified());
+        m.put("dkim_status", d.dkimStatus().wireName());
+        Map<String, Object> dns = new LinkedHashMap<>();
+        d.primaryKey().ifPresent(k -> dns.put("dkim_record", k.recordValue()));
+        String error = v.error();
+        if (error != null) {
+            dns.put("dkim_error", error);
+        }
+        m.put("dns", dns);
+        m.put("checks", v.checks().stream().map(c -> {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("name", c.key().recordName());
+            one.put("selector", c.key().selector());
+            one.put("algorithm", c.key().algorithm().signatureAlgorithm());
+            one.put("result", c.outcome().wireName());
+            one.put("detail", c.detail());
+            one.put("dkim_status", c.key().status().wireName());
+            return one;
+        }).toList());
+        m.put("domain", view(d));
+        return m;
+    }
+
     private static String str(Instant t) {
         return t == null ? null : t.toString();
     }

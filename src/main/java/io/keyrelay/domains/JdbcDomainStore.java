@@ -56,7 +56,7 @@ public final class JdbcDomainStore {
         });
     }
 
-    /** Rewrites a domain's row and its set of keys (keys not in {@code d} are dropped). */
+    /** Rewrites a domain's row and its set of keys (keys not in {@code d} are dropped); {@code event} may be null. */
     public void update(SendingDomain d, AuditEvent event) {
         inTransaction("update sending domain", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE sending_domains SET shared_with_subaccounts = ?,"
@@ -162,6 +162,9 @@ public final class JdbcDomainStore {
     }
 
     private static void insertAudit(Connection c, AuditEvent e) throws SQLException {
+        if (e == null) {
+            return;
+        }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (occurred_at, actor, action, key_id,"
                 + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
             setInstant(ps, 1, e.at());

@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
 import io.keyrelay.domains.DomainService;
 import io.keyrelay.domains.JdbcDomainStore;
 import io.keyrelay.domains.MasterKey;
@@ -57,6 +58,12 @@ final class AdminFixture implements AutoCloseable {
     HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
     private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config, RelayConfig.AuthLimits limits) {
+        this(kind, dir, config, limits, null);
+    }
+
+    /** {@code dns} answers sending-domain verifications (null: a port where nothing answers). */
+    private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config, RelayConfig.AuthLimits limits,
+            DnsTxtLookup dns) {
         testDb = TestDatabases.create(kind, dir);
         database = Database.open(testDb.db(), testDb.dataDir());
         database.migrate();
@@ -67,7 +74,9 @@ final class AdminFixture implements AutoCloseable {
         keys.onChange(lookup::invalidate);
         authenticator = new KeyAuthenticator(KeyHasher.sha256(), lookup, clock, null);
         serverMetrics = ServerMetrics.bind(registry, database.hikari(), lookup);
-        domains = new DomainService(new JdbcDomainStore(database.dataSource()), new DkimKeyring(masterKey, clock), clock);
+        domains = new DomainService(new JdbcDomainStore(database.dataSource()), new DkimKeyring(masterKey, clock),
+                dns == null ? DnsTxtLookup.using(List.of(new java.net.InetSocketAddress("127.0.0.1", 9)),
+                        Duration.ofMillis(200)) : dns, clock);
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
                 limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, domains);
         server = AdminServer.onPort(config, ctx, 0).start();
@@ -84,6 +93,11 @@ final class AdminFixture implements AutoCloseable {
 
     static AdminFixture start(TestDatabases.Kind kind, Path dir) {
         return new AdminFixture(kind, dir, defaultConfig(), null);
+    }
+
+    /** With sending-domain verification asking {@code dns}. */
+    static AdminFixture withDns(TestDatabases.Kind kind, Path dir, DnsTxtLookup dns) {
+        return new AdminFixture(kind, dir, defaultConfig(), null, dns);
     }
 
     /** With this admin configuration (its port is ignored: the server takes an ephemeral one). */

@@ -243,6 +243,44 @@ class SendingDomainsApiIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void verify_looksTheRecordUpInDns_andAnswersInSparkPostsShape(Kind kind) {
+        int port = io.keyrelay.testing.FreePorts.pick();
+        io.keyrelay.domains.DnsTxtLookup lookup = io.keyrelay.domains.DnsTxtLookup.using(
+                List.of(new java.net.InetSocketAddress("127.0.0.1", port)), java.time.Duration.ofSeconds(5));
+        try (AdminFixture f = AdminFixture.withDns(kind, dir, lookup)) {
+            String admin = f.key("admin", Grant.SENDING_DOMAINS_MANAGE).secret();
+            String sub = subaccountKey(f, 3L);
+            results(f.json("POST", BASE, admin, "{\"domain\":\"good.test\",\"shared_with_subaccounts\":true}"), 200);
+            results(f.json("POST", BASE, admin, "{\"domain\":\"bare.test\",\"generate_dkim\":false}"), 200);
+            DkimKey key = f.domains.get("good.test").primaryKey().orElseThrow();
+            try (io.keyrelay.testing.Dnsmasq dns = io.keyrelay.testing.Dnsmasq.start(dir, port,
+                    new io.keyrelay.testing.Dnsmasq.Zone().local("test").txt(key.recordName(), key.recordValue()))) {
+                String path = BASE + "/good.test/verify";
+                assertThat(error(f.json("POST", path, admin, "{}"), 422, "1400")).startsWith("dkim_verify:");
+                error(f.json("POST", path, sub, "{\"dkim_verify\":true}"), 403, "1100");
+                assertThat(f.domains.get("good.test").lastCheckedAt()).as("refused calls asked nothing").isNull();
+
+                JsonNode v = results(f.json("POST", path, admin, "{\"dkim_verify\":true}"), 200);
+                assertThat(v.get("ownership_verified").asBoolean()).isTrue();
+                assertThat(v.get("dkim_status").asText()).isEqualTo("valid");
+                assertThat(v.at("/dns/dkim_record").asText()).isEqualTo(key.recordValue());
+                assertThat(v.at("/dns/dkim_error").isMissingNode()).isTrue();
+                assertThat(v.at("/checks/0/result").asText()).isEqualTo("valid");
+                assertThat(v.at("/domain/status/dkim_status").asText()).isEqualTo("valid");
+                assertThat(results(f.get(BASE + "/good.test", sub), 200).at("/status/ownership_verified").asBoolean())
+                        .isTrue();
+
+                JsonNode bare = results(f.json("POST", BASE + "/bare.test/verify", admin, "{\"dkim_verify\":true}"),
+                        200);
+                assertThat(bare.get("dkim_status").asText()).isEqualTo("unverified");
+                assertThat(bare.at("/dns/dkim_error").asText()).contains("no DKIM key");
+            }
+            assertThat(f.keys.audit(null, DomainService.CHECKED, null, 10)).hasSize(2);
+        }
+    }
+
     private static String subaccountKey(AdminFixture f, long sub) {
         return f.key(new KeySpec("sub " + sub, EnumSet.of(Grant.SENDING_DOMAINS_MANAGE), IpAllowlist.ANY, sub, null))
                 .secret();

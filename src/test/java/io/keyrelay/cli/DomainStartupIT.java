@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
 import io.keyrelay.domains.DomainService;
 import io.keyrelay.domains.DomainSpec;
 import io.keyrelay.domains.JdbcDomainStore;
@@ -39,7 +40,7 @@ class DomainStartupIT {
             try (Database d = Database.open(db.db(), db.dataDir())) {
                 d.migrate();
                 new DomainService(new JdbcDomainStore(d.dataSource()), new DkimKeyring(master, Clock.systemUTC()),
-                        Clock.systemUTC()).create(DomainSpec.of("example.com"), Actor.CLI);
+                        DnsTxtLookup.using(java.util.List.of(), java.time.Duration.ofSeconds(1)), Clock.systemUTC()).create(DomainSpec.of("example.com"), Actor.CLI);
             }
             Map<String, String> env = new HashMap<>(db.env());
             env.putAll(Map.of("KEYRELAY_DOWNSTREAM_HOST", "127.0.0.1", "KEYRELAY_SMTP_AUTH_PLAINTEXT", "always",
