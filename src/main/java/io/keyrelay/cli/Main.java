@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "An SMTP relay that authenticates applications with API keys.",
-        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, AuditCommand.class, DbCommand.class,
+        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, DomainsCommand.class, AuditCommand.class, DbCommand.class,
                 ConfigCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
@@ -57,6 +57,10 @@ public final class Main {
             if (t instanceof ConfigException || t instanceof KeyValidationException) {
                 err.println("keyrelay: " + t.getMessage());
                 return EXIT_USAGE;
+            }
+            if (t instanceof io.keyrelay.domains.DomainException d) {
+                err.println("keyrelay: " + d.getMessage());
+                return d.kind() == io.keyrelay.domains.DomainException.Kind.INVALID ? EXIT_USAGE : EXIT_RUNTIME;
             }
             if (t instanceof KeyNotFoundException || t instanceof StoreException || t instanceof CliFailure) {
                 err.println("keyrelay: " + t.getMessage());

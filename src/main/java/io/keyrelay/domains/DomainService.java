@@ -144,6 +144,47 @@ public final class DomainService {
     }
 
     /**
+     * Starts a DKIM key rotation: a new key of each algorithm the domain signs with, under a new selector, made
+     * {@code pending} — the active keys go on signing (and their records must stay published) until the new
+     * record verifies, when the new key replaces the old ({@link DomainVerifier}). A rotation under way is
+     * replaced by the new one. A domain without DKIM keys gets an active RSA key at once.
+     *
+     * @param keyLength the new RSA key's length; null: the active RSA key's (2048 if none)
+     */
+    public SendingDomain rotate(DomainName name, Integer keyLength, Actor actor) {
+        SendingDomain old = store.find(name).orElseThrow(() -> DomainException.notFound(name.ascii()));
+        if (keyLength != null && !KEY_LENGTHS.contains(keyLength)) {
+            throw DomainException.invalid("dkim_key_length", "dkim_key_length: " + keyLength + " is not 1024 or 2048");
+        }
+        Set<String> taken = old.keys().stream().map(DkimKey::selector).collect(Collectors.toSet());
+        String stem = keyring.newSelector(taken);
+        List<DkimKey> keys = new ArrayList<>(old.keys().stream().filter(k -> k.state() == DkimKey.State.ACTIVE)
+                .toList());
+        List<DkimKey> made = new ArrayList<>();
+        var rsa = old.active(DkimAlgorithm.RSA);
+        var ed = old.active(DkimAlgorithm.ED25519);
+        if (rsa.isPresent() || ed.isEmpty()) {
+            int bits = keyLength != null ? keyLength : rsa.map(DkimKey::bits).orElse(DomainSpec.DEFAULT_KEY_LENGTH);
+            made.add(keyring.generate(name, stem, DkimAlgorithm.RSA, bits,
+                    rsa.isPresent() ? DkimKey.State.PENDING : DkimKey.State.ACTIVE));
+        }
+        if (ed.isPresent()) {
+            made.add(keyring.generate(name, stem + "e", DkimAlgorithm.ED25519, 256, DkimKey.State.PENDING));
+        }
+        keys.addAll(made);
+        Instant now = now();
+        SendingDomain d = old.with(old.sharedWithSubaccounts(), old.ownershipVerified(), now, keys);
+        String detail = "new: " + made.stream().map(k -> k.selector() + ":" + k.algorithm().keyType() + "-" + k.bits()
+                + (k.state() == DkimKey.State.PENDING ? "(pending)" : "")).collect(Collectors.joining(","))
+                + (old.pending().isEmpty() ? "" : "; replaces the pending "
+                + old.pending().stream().map(DkimKey::selector).collect(Collectors.joining(",")));
+        store.update(d, event(now, actor, ROTATED, name, detail));
+        log.info("sending domain DKIM rotation: domain={} {} by {}", name, detail, actor);
+        fire(name);
+        return d;
+    }
+
+    /**
      * Looks the domain's DKIM records up in DNS now and saves what the answers say ({@link DomainVerifier}); the
      * check is audited whatever its outcome.
      */
