@@ -33,7 +33,7 @@ final class ErrorResponses {
         routes.exception(ApiException.class, (e, ctx) -> respond(ctx, e.error(), e.description()));
         routes.exception(KeyValidationException.class, (e, ctx) -> respond(ctx,
                 // A revoked key cannot be changed: a state conflict, not a malformed request.
-                e.field().equals("id") ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
+                e.isConflict() ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
         routes.exception(io.keyrelay.domains.DomainException.class, (e, ctx) -> respond(ctx, switch (e.kind()) {
             case INVALID -> ApiError.INVALID_DATA;
             case NOT_FOUND -> ApiError.NOT_FOUND;

@@ -42,10 +42,10 @@ final class AuditCommand {
         @Override
         void run(Stores stores) {
             if (limit < 1 || limit > 100_000) {
-                throw new KeyValidationException("limit", "--limit " + limit + " is out of range (1 to 100000)");
+                throw new KeyValidationException("limit", "--limit: " + limit + " is out of range (1 to 100000)");
             }
             if (action != null && !ACTIONS.contains(action)) {
-                throw new KeyValidationException("action", "--action '" + action + "' is not one of "
+                throw new KeyValidationException("action", "--action: '" + action + "' is not one of "
                         + String.join(", ", ACTIONS.stream().sorted().toList()));
             }
             Instant from = since == null ? null : parseSince(since, stores.keyService.clock().instant());
@@ -73,7 +73,7 @@ final class AuditCommand {
     static Instant parseSince(String text, Instant now) {
         Instant at = KeysCommand.parseInstant(text, now, true);
         if (at == null) {
-            throw new KeyValidationException("since", "--since '" + text + "' is not an ISO-8601 date-time"
+            throw new KeyValidationException("since", "--since: '" + text + "' is not an ISO-8601 date-time"
                     + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration back from now (12h)");
         }
         return at;

@@ -52,7 +52,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                 Setting.SMTP_TLS_CERT, cert.toString(),
                 Setting.SMTP_TLS_KEY, key.toString()));
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
-
+        LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
         try {
             PrivateFiles.directory(config.dataDir()); // 0700 before the first file goes in
@@ -84,7 +84,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                         ? runtime.keyService().create(new KeySpec("dev (every grant)", EnumSet.allOf(Grant.class),
                                 IpAllowlist.ANY, null, null), Actor.SYSTEM)
                         : null;
-                banner(out, config, runtime, outbox, generated ? cert : null, created);
+                banner(out, spec.root().name(), config, runtime, outbox, generated ? cert : null, created);
             } catch (RuntimeException e) {
                 runtime.close();
                 throw e;
@@ -99,7 +99,7 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         return h.contains(":") ? "[" + h + "]" : h;
     }
 
-    private static void banner(PrintWriter out, RelayConfig c, RelayRuntime rt, Path outbox, Path newCert,
+    private static void banner(PrintWriter out, String command, RelayConfig c, RelayRuntime rt, Path outbox, Path newCert,
             CreatedKey created) {
         String host = c.smtp().listen().getHostAddress();
         int port = rt.smtpPort();
@@ -132,7 +132,8 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
             out.println("         --from app@example.com --to you@example.com");
         } else {
             out.println();
-            out.println("Keys exist already; list them with: keyrelay keys list   (create one: keyrelay keys create --label L --grant smtp/inject)");
+            out.println("Keys exist already; list them with: " + command + " keys list   (create one: " + command
+                    + " keys create --label L --grant smtp/inject)");
         }
         out.println();
         out.println("Stop with Ctrl-C.");

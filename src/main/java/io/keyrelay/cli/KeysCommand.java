@@ -83,7 +83,7 @@ final class KeysCommand {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create a key and print it. The key is shown this one time only; only its hash is stored.")
     static final class Create extends KeyCommand {
-        @Option(names = "--label", required = true, description = "Name of the key.")
+        @Option(names = "--label", required = true, paramLabel = "LABEL", description = "Name of the key.")
         String label;
 
         @Option(names = "--grant", required = true, paramLabel = "GRANT",
@@ -163,7 +163,8 @@ final class KeysCommand {
                 return;
             }
             if (keys.isEmpty()) {
-                out().println("No API keys yet. Create one with: keyrelay keys create --label NAME --grant smtp/inject");
+                out().println("No API keys yet. Create one with: " + spec.root().name()
+                        + " keys create --label NAME --grant smtp/inject");
                 return;
             }
             List<String[]> rows = new ArrayList<>();
@@ -219,7 +220,7 @@ final class KeysCommand {
         @Parameters(paramLabel = "ID", description = "The key's id.")
         String id;
 
-        @Option(names = "--label", description = "New name.")
+        @Option(names = "--label", paramLabel = "LABEL", description = "New name.")
         String label;
 
         @Option(names = "--grant", paramLabel = "GRANT",
@@ -382,6 +383,9 @@ final class KeysCommand {
         if (at == null) {
             throw new KeyValidationException("expires_at", "'" + text + "' is not an ISO-8601 date-time"
                     + " (2027-01-31T00:00:00Z), a date (2027-01-31) or a duration (30d)");
+        }
+        if (!at.isAfter(now)) { // said here, in the user's own words, rather than as the instant it stands for
+            throw new KeyValidationException("expires_at", text.strip() + " is in the past");
         }
         return at;
     }

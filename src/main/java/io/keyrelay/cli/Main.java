@@ -2,20 +2,19 @@ package io.keyrelay.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import io.keyrelay.config.ConfigException;
-import io.keyrelay.keys.KeyNotFoundException;
-import io.keyrelay.keys.KeyValidationException;
-import io.keyrelay.store.StoreException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The {@code keyrelay} command. Exit codes: 0 success, 2 usage or validation error (bad flag, bad config
- * value, bad key field), 1 runtime failure (store unreachable, unknown key id, …), each with a one-line message.
+ * value, bad key field), 1 runtime failure (store unreachable, unknown key id, a revoked key, …), each with a
+ * one-line message ({@link CliErrors}).
  */
 @Command(name = "keyrelay",
         mixinStandardHelpOptions = true,
@@ -27,6 +26,11 @@ import picocli.CommandLine.Command;
 public final class Main {
     static final int EXIT_RUNTIME = 1;
     static final int EXIT_USAGE = 2;
+
+    /** {@code keyrelay --config f.yaml keys list}: the same option as after the subcommand, handed down to it. */
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "YAML configuration file (before or after the command).")
+    Path configFile;
 
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true);
@@ -46,32 +50,58 @@ public final class Main {
     }
 
     static CommandLine commandLine(Map<String, String> env) {
-        CommandLine cl = new CommandLine(new Main(), new Factory(env));
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main, new Factory(env));
+        cl.setCommandName(commandName());
         cl.setExecutionStrategy(parseResult -> {
+            main.handDownConfig(parseResult);
             quietLibrariesUnlessServing(parseResult);
             return new CommandLine.RunLast().execute(parseResult);
         });
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            Throwable t = e;
-            if (t instanceof ConfigException || t instanceof KeyValidationException) {
-                err.println("keyrelay: " + t.getMessage());
-                return EXIT_USAGE;
-            }
-            if (t instanceof io.keyrelay.domains.DomainException d) {
-                err.println("keyrelay: " + d.getMessage());
-                return d.kind() == io.keyrelay.domains.DomainException.Kind.INVALID ? EXIT_USAGE : EXIT_RUNTIME;
-            }
-            if (t instanceof KeyNotFoundException || t instanceof StoreException || t instanceof CliFailure) {
-                err.println("keyrelay: " + t.getMessage());
-                LoggerFactory.getLogger(Main.class).debug("command failed", t);
-                return EXIT_RUNTIME;
-            }
-            err.println("keyrelay: unexpected error: " + t);
-            LoggerFactory.getLogger(Main.class).error("unexpected error", t);
-            return EXIT_RUNTIME;
-        });
+        CliErrors errors = new CliErrors();
+        cl.setParameterExceptionHandler(errors);
+        cl.setExecutionExceptionHandler(errors);
         return cl;
+    }
+
+    /**
+     * The command as the user runs it, for usage lines and for every message that suggests another command:
+     * {@code keyrelay} from the distribution's {@code bin/keyrelay}, {@code scripts/keyrelay} in a checkout (each
+     * launcher sets {@code -Dkeyrelay.command}), {@code java -jar …/keyrelay.jar} when the jar is run directly.
+     */
+    static String commandName() {
+        String launcher = System.getProperty("keyrelay.command");
+        if (launcher != null && !launcher.isBlank()) {
+            return launcher;
+        }
+        try {
+            java.net.URL location = Main.class.getProtectionDomain().getCodeSource().getLocation();
+            java.nio.file.Path jar = java.nio.file.Path.of(location.toURI());
+            if (jar.toString().endsWith(".jar")) {
+                java.nio.file.Path here = java.nio.file.Path.of("").toAbsolutePath();
+                return "java -jar " + (jar.startsWith(here) ? here.relativize(jar) : jar);
+            }
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            // no code source (an unusual class loader): the plain name
+        }
+        return "keyrelay";
+    }
+
+    private void handDownConfig(CommandLine.ParseResult parseResult) {
+        if (configFile == null) {
+            return;
+        }
+        CommandLine.ParseResult leaf = parseResult;
+        while (leaf.hasSubcommand()) {
+            leaf = leaf.subcommand();
+        }
+        if (leaf.commandSpec().userObject() instanceof ConfigOption command) {
+            if (command.configFile != null && !command.configFile.equals(configFile)) {
+                throw new CommandLine.ParameterException(leaf.commandSpec().commandLine(),
+                        "--config: given twice, as " + configFile + " and as " + command.configFile);
+            }
+            command.configFile = configFile;
+        }
     }
 
     /** One-shot commands keep library chatter (pool start, migrations) out of their output. */

@@ -33,6 +33,7 @@ import io.keyrelay.smtp.AuthThrottle;
 import io.keyrelay.smtp.RelayMetrics;
 import io.keyrelay.smtp.SmtpContext;
 import io.keyrelay.smtp.SmtpListeners;
+import io.keyrelay.store.ChangeListener;
 import io.keyrelay.store.Database;
 import io.keyrelay.tls.ServerTls;
 import io.keyrelay.tls.TlsContexts;
@@ -60,6 +61,8 @@ public final class RelayRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayRuntime.class);
     /** How often this process looks for key changes made elsewhere. */
     static final Duration CHANGE_POLL = Duration.ofMillis(500);
+    /** How often it looks anyway while change notifications arrive (they carry the changes then). */
+    static final Duration SAFETY_POLL = Duration.ofSeconds(10);
     static final Duration USAGE_FLUSH = Duration.ofMinutes(1);
 
     private final RelayConfig config;
@@ -79,6 +82,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final SmtpListeners smtp;
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
+    private final ChangeListener changes;
 
     /**
      * Starts the relay. {@code captureFolder} is used when no downstream host is configured (dev mode); it may be
@@ -108,12 +112,25 @@ public final class RelayRuntime implements AutoCloseable {
             keyService.onChange(keyLookup::invalidate);
             KeyChangePoller poller = push(new KeyChangePoller(keyStore, keyLookup::invalidate));
             keyService.onChangeNotice(poller::seen);
-            poller.start(CHANGE_POLL);
+            // PostgreSQL tells every node of a change at commit (LISTEN/NOTIFY); polling backs it up, and is all
+            // there is on H2.
+            changes = database.embedded() || !config.db().url().startsWith("jdbc:postgresql:") ? null
+                    : new ChangeListener(config.db(), config.cluster().nodeName())
+                            .subscribe(KeyChangePoller.TOPIC, poller::notified)
+                            .onConnect(poller::catchUp);
+            if (changes == null) {
+                poller.start(CHANGE_POLL);
+            } else {
+                poller.start(CHANGE_POLL, SAFETY_POLL, changes::connected);
+                push(changes.start());
+            }
             usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
             audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
             limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            // Before any meter: a common tag applies only to meters registered after it.
+            registry.config().commonTags("node", config.cluster().nodeName());
             metrics = new RelayMetrics(registry);
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
@@ -124,9 +141,12 @@ public final class RelayRuntime implements AutoCloseable {
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
             AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit),
+                    audit, config.cluster().nodeName()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
+            if (changes != null) {
+                metrics.watch(changes);
+            }
             if (serverTls != null) {
                 Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,
                                 t -> t.certificate().getNotAfter().toInstant().getEpochSecond())
@@ -145,7 +165,7 @@ public final class RelayRuntime implements AutoCloseable {
                         + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
                         config.downstream().poolSize());
             }
-            log.info("keyrelay relaying to {}; key store: {}", downstream.describe(),
+            log.info("keyrelay node {} relaying to {}; key store: {}", config.cluster().nodeName(), downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
             close();
@@ -240,6 +260,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** This node's listener for change notifications; null on H2, which has none. */
+    public ChangeListener changeListener() {
+        return changes;
     }
 
     public PrometheusMeterRegistry registry() {

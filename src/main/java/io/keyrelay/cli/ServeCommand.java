@@ -24,13 +24,14 @@ final class ServeCommand extends ConfigOption implements Callable<Integer>, Main
         RelayConfig config = config();
         if (!config.downstream().configured()) {
             throw new ConfigException(Setting.DOWNSTREAM_HOST.key(),
-                    "is required for serve (keyrelay dev writes mail to a folder instead)");
+                    "is required for serve (" + spec.root().name() + " dev writes mail to a folder instead)");
         }
         if (!config.smtp().tls().enabled() && config.smtp().auth().plaintext() == RelayConfig.PlaintextAuth.NEVER) {
             throw new ConfigException(Setting.SMTP_TLS_CERT.key(), "is required: with smtp.auth.plaintext=never,"
                     + " AUTH is only possible over TLS");
         }
         rawConfig().warnings().forEach(w -> spec.commandLine().getErr().println("keyrelay: warning: " + w));
+        LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
         StopRequest stop = listenForStop();
         runUntilStopped(new RelayRuntime(config, null), stop);

@@ -26,7 +26,8 @@ import java.util.Map;
  * error (a typo must not silently fall back to a default).
  */
 public final class ConfigLoader {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private ConfigLoader() {}
 
@@ -97,8 +98,7 @@ public final class ConfigLoader {
         } catch (NoSuchFileException e) {
             throw new ConfigException("--config", file + " does not exist");
         } catch (JsonProcessingException e) {
-            throw new ConfigException("--config", file + " is not valid YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+            throw new ConfigException("--config", file + YamlErrors.describe(e));
         } catch (IOException e) {
             throw new ConfigException("--config", "cannot read " + file + ": " + e.getMessage());
         }
@@ -144,35 +144,8 @@ public final class ConfigLoader {
     }
 
     private static String suggestion(String key) {
-        String best = null;
-        int bestDistance = 4;
-        for (Setting s : Setting.values()) {
-            int d = distance(key, s.key());
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = s.key();
-            }
-        }
-        return best == null ? "" : "; did you mean " + best + "?";
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
+        return io.keyrelay.text.Typos.closest(key, Arrays.stream(Setting.values()).map(Setting::key).toList(), 3)
+                .map(best -> "; did you mean " + best + "?").orElse("");
     }
 
     /** Types and validates every value. */
@@ -253,8 +226,10 @@ public final class ConfigLoader {
         var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
                 v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
                 v.positiveDuration(Setting.DNS_TIMEOUT));
+        String node = v.optional(Setting.CLUSTER_NODE_NAME);
+        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
-                domains);
+                cluster, domains);
     }
 
     private static String localHostName() {
@@ -263,6 +238,14 @@ public final class ConfigLoader {
         } catch (UnknownHostException e) {
             return "localhost";
         }
+    }
+
+    /** A host name as a node name: its first label, other characters than letters, digits, '_' and '-' as '-', at most 63. */
+    static String nodeToken(String host) {
+        String label = host.indexOf('.') > 0 ? host.substring(0, host.indexOf('.')) : host;
+        String t = label.replaceAll("[^A-Za-z0-9._-]", "-");
+        t = t.length() > 63 ? t.substring(0, 63) : t;
+        return t.isEmpty() || !Character.isLetterOrDigit(t.charAt(0)) ? "node" : t;
     }
 
     /** Renders the effective configuration as YAML with secrets masked, for {@code keyrelay config print}. */
@@ -413,15 +396,11 @@ public final class ConfigLoader {
 
         /** A list of IP addresses and CIDR blocks; an error names the bad entry. */
         List<IpRange> ranges(Setting s) {
-            List<IpRange> out = new ArrayList<>();
-            for (String item : list(s)) {
-                try {
-                    out.add(IpRange.parse(item));
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException(s.key(), e.getMessage());
-                }
+            try {
+                return io.keyrelay.net.IpAllowlist.parse(list(s)).ranges();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), e.getMessage());
             }
-            return out;
         }
 
         /** {@code host} or {@code host:port} entries ({@code [v6]:port}; a bare IPv6 literal takes the default port). */
@@ -528,6 +507,15 @@ public final class ConfigLoader {
             String v = string(s);
             if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[?[0-9A-Fa-f:.]+]?")) {
                 throw new ConfigException(s.key(), show(v) + " is not a host name or address");
+            }
+            return v;
+        }
+
+        String nodeName(Setting s) {
+            String v = string(s);
+            if (!v.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+                throw new ConfigException(s.key(), show(v) + " is not a node name (letters, digits, '.', '_' and '-',"
+                        + " starting with a letter or digit, at most 63)");
             }
             return v;
         }

@@ -12,7 +12,7 @@ import java.util.Locale;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, AuthLimits authLimits, Audit audit, SendingDomains domains) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, SendingDomains domains) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -205,6 +205,12 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
             return port != 0;
         }
     }
+
+    /**
+     * This node among several sharing one store ({@code cluster.*}). {@code nodeName} is a token safe in a log line, a
+     * metric tag and a header comment.
+     */
+    public record Cluster(String nodeName) {}
 
     /** How log lines are written. */
     public enum LogFormat { PLAIN, JSON }

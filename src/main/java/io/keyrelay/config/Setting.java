@@ -161,6 +161,11 @@ public enum Setting {
     ADMIN_SESSION_TIMEOUT("admin.session_timeout", "30m", false,
             "A web console session unused for this long is signed out (sessions end after 12h regardless)."),
 
+    CLUSTER_NODE_NAME("cluster.node_name", "", false,
+            "This node's name: in its log lines, as the node tag of its metrics and in the Received header it adds,"
+                    + " so a message or an alert can be traced to the node of a cluster that handled it. Letters,"
+                    + " digits, '.', '_' and '-', at most 63. Empty: this machine's host name (a Kubernetes pod's name)."),
+
     LOG_FORMAT("log.format", "plain", false,
             "Log line format on stderr: plain (one readable line per event) | json (one JSON object per line).");
 

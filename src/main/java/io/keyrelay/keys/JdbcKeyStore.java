@@ -1,6 +1,7 @@
 package io.keyrelay.keys;
 
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.store.ChangeNotices;
 import io.keyrelay.store.StoreException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -240,9 +241,13 @@ public final class JdbcKeyStore implements KeyStore {
                 java.sql.Statement.RETURN_GENERATED_KEYS)) {
             ps.setString(1, keyHash);
             ps.executeUpdate();
+            long id;
             try (ResultSet keys = ps.getGeneratedKeys()) {
-                return keys.next() ? keys.getLong(1) : -1;
+                id = keys.next() ? keys.getLong(1) : -1;
             }
+            // The other nodes hear of it at commit (PostgreSQL); the row is what they read when they missed it.
+            ChangeNotices.send(c, KeyChangePoller.TOPIC, id + " " + keyHash);
+            return id;
         }
     }
 

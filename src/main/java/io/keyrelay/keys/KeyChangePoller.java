@@ -21,12 +21,19 @@ import org.slf4j.LoggerFactory;
  * neither clock skew between nodes, nor a transaction that commits a little after it stamped its row, nor an
  * outage of the store loses a notice; notices seen in the previous poll are not acted on twice. The same
  * mechanism serves PostgreSQL and H2.
+ *
+ * <p>On PostgreSQL each notice is also sent with NOTIFY ({@link io.keyrelay.store.ChangeNotices}, topic
+ * {@value #TOPIC}); {@link #notified} acts on it the moment it arrives, and {@link #catchUp} reads the notices of a
+ * time the listener was not connected. Polling then only backs the listener up: every {@code fast} interval while
+ * the listener is down (or on H2), every {@code slow} one while it is up.
  */
 public final class KeyChangePoller implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KeyChangePoller.class);
     static final Duration OVERLAP = Duration.ofSeconds(10);
     private static final Duration RETENTION = Duration.ofDays(1);
     private static final long PRUNE_EVERY_POLLS = 7200;
+    /** The change-notice topic of key changes; details {@code <notice id> <key hash>}. */
+    public static final String TOPIC = "key";
 
     private final KeyStore store;
     private final Consumer<String> onChange;
@@ -36,6 +43,7 @@ public final class KeyChangePoller implements AutoCloseable {
     private final Set<Long> local = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private boolean failing;
     private long polls;
+    private long lastPoll = System.nanoTime();
 
     public KeyChangePoller(KeyStore store, Consumer<String> onChange) {
         this.store = store;
@@ -57,11 +65,50 @@ public final class KeyChangePoller implements AutoCloseable {
 
     /** Starts polling every {@code interval}. */
     public KeyChangePoller start(Duration interval) {
-        scheduler.scheduleWithFixedDelay(this::pollSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        return start(interval, interval, () -> false);
+    }
+
+    /**
+     * Starts polling every {@code fast} interval while {@code listening} is false, and every {@code slow} one while it
+     * is true (NOTIFY brings the changes then; the slow poll is a safety net).
+     */
+    public KeyChangePoller start(Duration fast, Duration slow, java.util.function.BooleanSupplier listening) {
+        long slowNanos = slow.toNanos();
+        scheduler.scheduleWithFixedDelay(() -> {
+            if (!listening.getAsBoolean() || System.nanoTime() - lastPoll >= slowNanos) {
+                pollSafely();
+            }
+        }, 0, fast.toMillis(), TimeUnit.MILLISECONDS);
         return this;
     }
 
+    /**
+     * A key change notice as NOTIFY brought it ({@code <notice id> <key hash>}): the cached copy is dropped at once,
+     * on the caller's thread, unless this process already acted on the notice.
+     */
+    public void notified(String details) {
+        int space = details.indexOf(' ');
+        if (space < 0) {
+            return;
+        }
+        long id;
+        try {
+            id = Long.parseLong(details.substring(0, space));
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (local.add(id)) {
+            onChange.accept(details.substring(space + 1));
+        }
+    }
+
+    /** Reads the notices written meanwhile, soon, on the poller's thread (after the listener (re)connected). */
+    public void catchUp() {
+        scheduler.execute(this::pollSafely);
+    }
+
     private void pollSafely() {
+        lastPoll = System.nanoTime();
         try {
             poll();
             if (failing) {

@@ -119,7 +119,7 @@ public record KeyLimits(Long messagesPerMinute, Long messagesPerDay, Long maxRec
             } catch (IllegalArgumentException e) {
                 throw new KeyValidationException(wireName, "'" + text.strip() + "' is not "
                         + (this == MAX_MESSAGE_SIZE ? "a size (10485760, 512KiB, 10MiB)"
-                        : "a whole number" + (zeroUnlimited ? " or unlimited" : "")) + ", nor default");
+                        : "a whole number" + (zeroUnlimited ? " or \"unlimited\"" : "")));
             }
             return validate(v);
         }

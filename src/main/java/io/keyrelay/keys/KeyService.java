@@ -116,7 +116,7 @@ public final class KeyService {
     public ApiKey update(String id, KeyUpdate update, Actor actor, KeyChangePolicy policy) {
         ApiKey old = get(id);
         if (old.isRevoked()) {
-            throw new KeyValidationException("id", "API key " + id + " is revoked and cannot be changed");
+            throw KeyValidationException.conflict("id", "API key " + id + " is revoked and cannot be changed");
         }
         if (update.isEmpty()) {
             return old;

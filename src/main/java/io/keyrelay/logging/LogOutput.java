@@ -18,7 +18,21 @@ import org.slf4j.LoggerFactory;
  * so the format is switched here rather than in the XML.
  */
 public final class LogOutput {
+    /** The Logback context property that names this node; the shipped patterns print it ({@code %property{node}}). */
+    public static final String NODE = "node";
+
     private LogOutput() {}
+
+    /**
+     * Names this node ({@code cluster.node_name}) in every line logged from now on: plain lines print it after the
+     * level, JSON lines carry it as {@code context.properties.node}. A context property rather than MDC, because
+     * MDC is per thread and the relay's lines come from many.
+     */
+    public static void node(String name) {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+            ctx.putProperty(NODE, name);
+        }
+    }
 
     /** Switches every stream appender to {@code format}; returns how many appenders were switched. */
     public static int use(RelayConfig.LogFormat format) {
@@ -43,11 +57,11 @@ public final class LogOutput {
         JsonEncoder e = new JsonEncoder();
         e.setContext(ctx);
         // One self-contained object per event: the formatted message, without the raw pattern and arguments
-        // (which would repeat it) or the logger context (the same on every line).
+        // (which would repeat it); the logger context for the node's name.
         e.setWithFormattedMessage(true);
         e.setWithMessage(false);
         e.setWithArguments(false);
-        e.setWithContext(false);
+        e.setWithContext(true); // its properties hold the node's name (node())
         e.setWithSequenceNumber(false);
         e.setWithNanoseconds(false);
         e.start();

@@ -20,14 +20,23 @@ public record IpAllowlist(List<IpRange> ranges) {
     /**
      * Parses entries (addresses or CIDR blocks); blank entries are skipped, duplicates dropped.
      *
-     * @throws IllegalArgumentException naming the first bad entry
+     * @throws IllegalArgumentException naming every bad entry, so a pasted list is fixed in one go
      */
     public static IpAllowlist parse(Collection<String> entries) {
         List<IpRange> out = new ArrayList<>();
+        List<String> bad = new ArrayList<>();
         for (String e : entries) {
             if (e != null && !e.isBlank()) {
-                out.add(IpRange.parse(e));
+                try {
+                    out.add(IpRange.parse(e));
+                } catch (IllegalArgumentException x) {
+                    bad.add(x.getMessage());
+                }
             }
+        }
+        if (!bad.isEmpty()) {
+            throw new IllegalArgumentException(bad.size() == 1 ? bad.get(0)
+                    : bad.size() + " entries are not valid: " + String.join("; ", bad));
         }
         return new IpAllowlist(out);
     }

@@ -13,7 +13,8 @@ import java.util.Locale;
  *
  * <p>Written here rather than by SubEthaSMTP because the library's does a reverse DNS lookup for every message.
  * The protocol is {@code ESMTPSA} or {@code ESMTPA} (RFC 3848: authenticated, with or without TLS); the TLS
- * protocol and cipher go in a comment. No key, no username, no secret: only the session and message ids that the
+ * protocol and cipher go in a comment, and so does the node ({@code cluster.node_name}): {@code by} names the
+ * relay as clients know it, which a cluster's nodes share. No key, no username, no secret: only the session and message ids that the
  * transaction's log line carries too.
  */
 final class ReceivedHeader {
@@ -26,11 +27,11 @@ final class ReceivedHeader {
 
     private ReceivedHeader() {}
 
-    static byte[] build(String helo, InetAddress client, String hostname, String tlsInfo, String id, String singleRecipient,
-            ZonedDateTime now) {
+    static byte[] build(String helo, InetAddress client, String hostname, String node, String tlsInfo, String id,
+            String singleRecipient, ZonedDateTime now) {
         StringBuilder b = new StringBuilder(256);
         b.append("Received: from ").append(clean(helo)).append(" (").append(literal(client)).append(")\r\n");
-        b.append("\tby ").append(hostname).append(" (keyrelay) with ").append(tlsInfo == null ? "ESMTPA" : "ESMTPSA");
+        b.append("\tby ").append(hostname).append(" (keyrelay ").append(node).append(") with ").append(tlsInfo == null ? "ESMTPA" : "ESMTPSA");
         if (tlsInfo != null) {
             b.append(" (").append(tlsInfo).append(')');
         }

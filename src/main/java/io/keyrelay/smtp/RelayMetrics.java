@@ -173,6 +173,18 @@ public final class RelayMetrics {
                 .description("Audit events waiting to be written to the key store").register(registry);
     }
 
+    /** Meters of this node's change notifications (PostgreSQL LISTEN/NOTIFY). */
+    public void watch(io.keyrelay.store.ChangeListener changes) {
+        Gauge.builder("keyrelay.change.listener.connected", changes, c -> c.connected() ? 1 : 0)
+                .description("1 while change notifications from the store arrive, 0 while this node polls only")
+                .register(registry);
+        FunctionCounter.builder("keyrelay.change.notifications", changes, io.keyrelay.store.ChangeListener::received)
+                .description("Change notices received from the store").register(registry);
+        FunctionCounter.builder("keyrelay.change.listener.reconnects", changes,
+                        io.keyrelay.store.ChangeListener::reconnects)
+                .description("Times the change notification connection was lost").register(registry);
+    }
+
     public int activeSessions() {
         return activeSessions.get();
     }

@@ -137,7 +137,7 @@ final class RelayTransaction implements MessageHandler {
         }
         long t0 = System.nanoTime();
         byte[] received = ReceivedHeader.build(session.getHelo().orElse(null), clientAddress(), ctx.config().hostname(),
-                tlsInfo(), id, accepted == 1 ? firstRecipient : null, ZonedDateTime.now(ctx.clock()));
+                ctx.nodeName(), tlsInfo(), id, accepted == 1 ? firstRecipient : null, ZonedDateTime.now(ctx.clock()));
         Reply r;
         try {
             r = down.data(received, content);

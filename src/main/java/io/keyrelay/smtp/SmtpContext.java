@@ -16,11 +16,12 @@ import org.subethamail.smtp.server.Session;
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
  * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
- * limiter, and the audit trail's queue for failed AUTHs.
+ * limiter, the audit trail's queue for failed AUTHs, and this node's name ({@code cluster.node_name}, in the
+ * Received header).
  */
 public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
         Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
-        AuditQueue audit) {
+        AuditQueue audit, String nodeName) {
 
     /**
      * The sending limits for this session's key now: from the cached copy of the key (so a change of limits

@@ -279,7 +279,7 @@ class ConsoleIT {
             HttpResponse<String> bad = c.submit(path, List.of("label", "app renamed", "grants", "smtp/inject",
                     "messages_per_minute", "lots"));
             assertThat(bad.statusCode()).isEqualTo(422);
-            assertThat(bad.body()).contains("Messages per minute: &#39;lots&#39; is not a whole number or unlimited");
+            assertThat(bad.body()).contains("Messages per minute: &#39;lots&#39; is not a whole number or &quot;unlimited&quot;");
 
             HttpResponse<String> revoked = c.submit(path + "/revoke", List.of());
             assertThat(location(revoked)).hasValue(path + "?revoked");

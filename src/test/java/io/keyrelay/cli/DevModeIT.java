@@ -26,7 +26,8 @@ class DevModeIT {
     @Test
     void firstStart_printsAKeyOnce_capturesMailToTheOutbox_andTheSecondStartDoesNotPrintAKey() throws Exception {
         int port = FreePorts.pick();
-        Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port), "KEYRELAY_ADMIN_PORT", "0");
+        Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port), "KEYRELAY_ADMIN_PORT", "0",
+                "KEYRELAY_CLUSTER_NODE_NAME", "dev-1");
         String key;
         String masterKeyText;
         try (RelayProcess dev = RelayProcess.start(dir, List.of(), env, "dev")) {
@@ -70,7 +71,7 @@ class DevModeIT {
                 eml = files.filter(p -> p.toString().endsWith(".eml")).findFirst().orElseThrow();
             }
             String saved = Files.readString(eml, StandardCharsets.ISO_8859_1);
-            assertThat(saved).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby localhost (keyrelay) with ESMTPA");
+            assertThat(saved).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby localhost (keyrelay dev-1) with ESMTPA");
             assertThat(saved).endsWith(new String(message, StandardCharsets.ISO_8859_1));
             dev.terminate(Duration.ofSeconds(30));
         }

@@ -117,7 +117,9 @@ class KeysCliIT {
 
             Result bad = run(env, "keys", "update", id, "--max-recipients", "0");
             assertThat(bad.code()).isEqualTo(2);
-            assertThat(bad.err().strip()).isEqualTo("keyrelay: max_recipients 0 is out of range (1 to 100000)");
+            assertThat(bad.err().lines().toList()).containsExactly(
+                    "keyrelay: --max-recipients: 0 is out of range (1 to 100000)",
+                    "keyrelay: see 'keyrelay keys update --help'");
             Result badSize = run(env, "keys", "create", "--label", "x", "--grant", "smtp/inject",
                     "--max-message-size", "huge");
             assertThat(badSize.code()).isEqualTo(2);

@@ -165,6 +165,8 @@ class ConfigLoaderTest {
         "KEYRELAY_DKIM_MASTER_KEY|c2hvcnQ=|dkim.master_key: is 5 bytes, not 32",
         "KEYRELAY_DKIM_MASTER_KEY|not base64!|dkim.master_key: is not base64",
         "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",
+        "KEYRELAY_CLUSTER_NODE_NAME|node a|cluster.node_name: node a is not a node name",
+        "KEYRELAY_CLUSTER_NODE_NAME|-a|cluster.node_name: -a is not a node name",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))
@@ -187,6 +189,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void nodeName_isRead_elseTheHostNamesFirstLabelAsAToken() {
+        assertThat(ConfigLoader.load(null, Map.of("KEYRELAY_CLUSTER_NODE_NAME", "relay-2.eu")).cluster().nodeName())
+                .isEqualTo("relay-2.eu");
+        assertThat(ConfigLoader.load(null, Map.of()).cluster().nodeName()).matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
+        assertThat(ConfigLoader.nodeToken("keyrelay-7d9f.cluster.local")).isEqualTo("keyrelay-7d9f");
+        assertThat(ConfigLoader.nodeToken("we ird")).isEqualTo("we-ird");
+        assertThat(ConfigLoader.nodeToken("")).isEqualTo("node");
+    }
+
+    @Test
     void unknownFileKey_isAnError_withSuggestion() throws Exception {
         Path f = yaml("smtp:\n  prot: 25\n");
         assertThatThrownBy(() -> ConfigLoader.load(f, Map.of()))
@@ -205,7 +217,8 @@ class ConfigLoaderTest {
         Path f = yaml("smtp:\n  port: [25\n");
         assertThatThrownBy(() -> ConfigLoader.load(f, Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("is not valid YAML");
+                .hasMessage("--config: " + f + " is not valid YAML at line 3, column 1: expected ',' or ']', but got"
+                        + " <stream end> (while parsing a flow sequence at line 2, column 9)");
     }
 
     @Test

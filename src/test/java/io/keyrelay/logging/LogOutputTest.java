@@ -63,6 +63,28 @@ class LogOutputTest {
     }
 
     @Test
+    void node_isPrintedByTheShippedPattern_andCarriedInJsonLines() throws Exception {
+        PatternLayoutEncoder shipped = new PatternLayoutEncoder();
+        shipped.setContext(ctx);
+        shipped.setPattern("%-5level %property{node} [%X{SessionId:-main}] - %msg%n"); // as config/logback.xml
+        shipped.start();
+        appender.setEncoder(shipped);
+        String before = ctx.getProperty(LogOutput.NODE);
+        try {
+            LogOutput.node("relay-b");
+            logger.info("one");
+            assertThat(written()).isEqualTo("INFO  relay-b [main] - one" + System.lineSeparator());
+            out.reset();
+            LogOutput.use(RelayConfig.LogFormat.JSON);
+            logger.info("two");
+            JsonNode line = new ObjectMapper().readTree(written().lines().findFirst().orElseThrow());
+            assertThat(line.at("/context/properties/node").asText()).isEqualTo("relay-b");
+        } finally {
+            ctx.putProperty(LogOutput.NODE, before == null ? "-" : before);
+        }
+    }
+
+    @Test
     void plain_leavesTheConfiguredLinesAlone() {
         assertThat(LogOutput.use(RelayConfig.LogFormat.PLAIN)).isZero();
         logger.info("API key created: id={} short_key={}", "k1", "abcd");

@@ -115,7 +115,8 @@ class RelayTransactionIT {
         byte[] got = raw(onlyMessageTo(to));
         // GreenMail puts Return-Path and its own Received first; then comes ours; then the client's bytes.
         String ours = new String(dropHeaders(got, 2), StandardCharsets.ISO_8859_1);
-        assertThat(ours).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby relay.test (keyrelay) with ESMTPSA (TLSv1.3:");
+        assertThat(ours).startsWith("Received: from client.test ([127.0.0.1])\r\n\tby relay.test (keyrelay "
+                + relay.config().cluster().nodeName() + ") with ESMTPSA (TLSv1.3:");
         assertThat(ours).contains("for <" + to + ">; ");
         assertThat(dropHeaders(got, 3)).isEqualTo(withoutFinalCrlf(original));
     }

@@ -51,10 +51,10 @@ class SmtpPathTest {
         assertThat(ReceivedHeader.literal(java.net.InetAddress.getByName("::1"))).isEqualTo("[IPv6:::1]");
         assertThat(ReceivedHeader.literal(java.net.InetAddress.getByName("127.0.0.2"))).isEqualTo("[127.0.0.2]");
         String h = new String(ReceivedHeader.build("client", java.net.InetAddress.getByName("127.0.0.2"), "relay.test",
-                "TLSv1.3:TLS_AES_128_GCM_SHA256", "ID1", "a@b.c",
+                "relay-b", "TLSv1.3:TLS_AES_128_GCM_SHA256", "ID1", "a@b.c",
                 java.time.ZonedDateTime.parse("2026-11-29T12:00:00Z")), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(h).isEqualTo("Received: from client ([127.0.0.2])\r\n"
-                + "\tby relay.test (keyrelay) with ESMTPSA (TLSv1.3:TLS_AES_128_GCM_SHA256) id ID1\r\n"
+                + "\tby relay.test (keyrelay relay-b) with ESMTPSA (TLSv1.3:TLS_AES_128_GCM_SHA256) id ID1\r\n"
                 + "\tfor <a@b.c>; Sun, 29 Nov 2026 12:00:00 +0000\r\n");
     }
 }

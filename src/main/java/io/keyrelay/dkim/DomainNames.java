@@ -1,0 +1,46 @@
+package io.keyrelay.dkim;
+
+import java.net.IDN;
+import java.util.Locale;
+
+/**
+ * The one normal form in which keyrelay compares domains: lower-case A-labels ({@code xn--bcher-kva.de} for
+ * {@code bücher.de}, RFC 5890), via {@link IDN#toASCII}, with a trailing root dot removed. A sending domain, a
+ * {@code From:} domain and a DKIM {@code d=} tag all go through it, so a U-label and its A-label are the same domain.
+ */
+public final class DomainNames {
+    private DomainNames() {}
+
+    /**
+     * The normal form of {@code domain}.
+     *
+     * @throws IllegalArgumentException if it is not a domain name (empty, a bad label, too long), with a message
+     *     that says why
+     */
+    public static String normalize(String domain) {
+        String d = domain.strip();
+        if (d.endsWith(".")) {
+            d = d.substring(0, d.length() - 1);
+        }
+        if (d.isEmpty()) {
+            throw new IllegalArgumentException("empty domain");
+        }
+        String ascii;
+        try {
+            ascii = IDN.toASCII(d, IDN.ALLOW_UNASSIGNED);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a valid domain name: " + e.getMessage(), e);
+        }
+        ascii = ascii.toLowerCase(Locale.ROOT);
+        if (ascii.isEmpty() || ascii.length() > 253 || ascii.startsWith(".") || ascii.contains("..")) {
+            throw new IllegalArgumentException("not a valid domain name");
+        }
+        for (int i = 0; i < ascii.length(); i++) {
+            char c = ascii.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_')) {
+                throw new IllegalArgumentException("not a valid domain name: '" + c + "' is not allowed");
+            }
+        }
+        return ascii;
+    }
+}
