@@ -281,6 +281,58 @@ class SendingDomainsApiIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void keySendingDomains_mustBeTheAccountsDomains_andAKeyCannotWidenItsOwnList(Kind kind) {
+        try (AdminFixture f = AdminFixture.start(kind, dir)) {
+            String admin = f.key("admin", Grant.API_KEYS_MANAGE, Grant.SENDING_DOMAINS_MANAGE, Grant.SMTP_INJECT)
+                    .secret();
+            for (String d : List.of("a.example", "b.example")) {
+                results(f.json("POST", BASE, admin, "{\"domain\":\"" + d + "\",\"generate_dkim\":false}"), 200);
+            }
+            results(f.json("POST", BASE, admin, "{\"domain\":\"shared.example\",\"generate_dkim\":false,"
+                    + "\"shared_with_subaccounts\":true}"), 200);
+            results(send(f, "POST", BASE, admin, "7", "{\"domain\":\"sub7.example\",\"generate_dkim\":false}"), 200);
+            String keys = "/api/v1/api-keys";
+
+            JsonNode k = results(f.json("POST", keys, admin, "{\"label\":\"billing\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"B.EXAMPLE.\",\"a.example\"]}"), 200);
+            assertThat(k.get("sending_domains")).extracting(JsonNode::asText).containsExactly("a.example", "b.example");
+            assertThat(error(f.json("POST", keys, admin, "{\"label\":\"x\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"nope.example\"]}"), 422, "1400")).startsWith("sending_domains:")
+                    .contains("nope.example is not a sending domain of the primary account");
+            assertThat(error(f.json("POST", keys, admin, "{\"label\":\"x\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"not a domain\"]}"), 422, "1400")).startsWith("sending_domains:");
+            assertThat(error(f.json("POST", keys, admin, "{\"label\":\"x\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":\"a.example\"}"), 422, "1400")).startsWith("sending_domains:");
+            // A subaccount's key may be narrowed to its own domains and the primary's shared ones only.
+            results(send(f, "POST", keys, admin, "7", "{\"label\":\"s7\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"sub7.example\",\"shared.example\"]}"), 200);
+            assertThat(error(send(f, "POST", keys, admin, "7", "{\"label\":\"s7\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"a.example\"]}"), 422, "1400")).contains("subaccount 7");
+
+            // A key narrowed to a.example cannot make a key (itself included) that sends as more.
+            String narrowed = f.key(new io.keyrelay.keys.KeySpec("narrow", java.util.EnumSet.of(Grant.API_KEYS_MANAGE,
+                    Grant.SMTP_INJECT), IpAllowlist.ANY, null, null, null, List.of("a.example"))).secret();
+            assertThat(error(f.json("POST", keys, narrowed, "{\"label\":\"y\",\"grants\":[\"smtp/inject\"]}"), 403,
+                    "1100")).startsWith("sending_domains:").contains("any sending domain");
+            error(f.json("POST", keys, narrowed, "{\"label\":\"y\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"a.example\",\"b.example\"]}"), 403, "1100");
+            JsonNode y = results(f.json("POST", keys, narrowed, "{\"label\":\"y\",\"grants\":[\"smtp/inject\"],"
+                    + "\"sending_domains\":[\"a.example\"]}"), 200);
+            String self = f.keys.list().stream().filter(x -> x.label().equals("narrow")).findFirst().orElseThrow().id();
+            error(f.json("PUT", keys + "/" + self, narrowed, "{\"label\":\"narrow\",\"grants\":[\"smtp/inject\","
+                    + "\"api_keys/manage\"],\"sending_domains\":[]}"), 403, "1100");
+
+            // The admin changes a list; the change is audited.
+            JsonNode u = results(f.json("PUT", keys + "/" + y.get("id").asText(), admin, "{\"label\":\"y\","
+                    + "\"grants\":[\"smtp/inject\"],\"sending_domains\":[\"b.example\"]}"), 200);
+            assertThat(u.get("sending_domains")).extracting(JsonNode::asText).containsExactly("b.example");
+            assertThat(f.keys.audit(y.get("id").asText(), null, 5)).anySatisfy(a -> assertThat(a.detail())
+                    .contains("sending_domains: [a.example] -> [b.example]"));
+        }
+    }
+
     private static String subaccountKey(AdminFixture f, long sub) {
         return f.key(new KeySpec("sub " + sub, EnumSet.of(Grant.SENDING_DOMAINS_MANAGE), IpAllowlist.ANY, sub, null))
                 .secret();

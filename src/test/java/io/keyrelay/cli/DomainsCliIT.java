@@ -132,6 +132,33 @@ class DomainsCliIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void keysCreateAndUpdate_takeSendingDomainsOfTheKeysAccountOnly(Kind kind) throws Exception {
+        try (TestDatabases.TestDb db = TestDatabases.create(kind, dir)) {
+            Map<String, String> env = new HashMap<>(db.env());
+            assertThat(run(env, "domains", "add", "a.example", "--no-dkim").code()).isZero();
+            assertThat(run(env, "domains", "add", "b.example", "--no-dkim", "--subaccount", "5").code()).isZero();
+            Result created = run(env, "keys", "create", "--label", "billing", "--grant", "smtp/inject",
+                    "--sending-domain", "A.example", "--json");
+            assertThat(created.code()).as(created.err()).isZero();
+            JsonNode k = JSON.readTree(created.out());
+            assertThat(k.get("sending_domains")).extracting(JsonNode::asText).containsExactly("a.example");
+            Result foreign = run(env, "keys", "create", "--label", "x", "--grant", "smtp/inject",
+                    "--sending-domain", "b.example");
+            assertThat(foreign.code()).isEqualTo(2);
+            assertThat(foreign.err()).contains("b.example is not a sending domain of the primary account");
+            Result sub = run(env, "keys", "create", "--label", "s", "--grant", "smtp/inject", "--subaccount", "5",
+                    "--sending-domain", "b.example");
+            assertThat(sub.code()).as(sub.err()).isZero();
+            assertThat(sub.out()).contains("sends as:    b.example");
+            String id = k.get("id").asText();
+            Result cleared = run(env, "keys", "update", id, "--clear-sending-domains", "--json");
+            assertThat(JSON.readTree(cleared.out()).get("sending_domains")).isEmpty();
+            assertThat(run(env, "keys", "update", id, "--sending-domain", "nope.example").code()).isEqualTo(2);
+        }
+    }
+
     /** dnsmasq cannot change its records while it runs: stop it, and start it again on the same port. */
     private Dnsmasq restart(Dnsmasq running, int port, String name1, String value1, String name2, String value2) {
         running.close();
