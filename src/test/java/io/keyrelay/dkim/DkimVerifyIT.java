@@ -1,10 +1,12 @@
 package io.keyrelay.dkim;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.keyrelay.testing.Dkimpy;
 import io.keyrelay.testing.DnsmasqServer;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -193,19 +195,38 @@ class DkimVerifyIT {
         return output;
     }
 
-    @Test
-    void fromTheJar_onJava22_rsaIsSignedByOpenSsl_andVerifies() throws Exception {
+    /** The built jar (whose Java 22 classes sign RSA on OpenSSL) and the test classes, as a class path. */
+    private static String jarClasspath() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 22, "the jar's OpenSSL signer needs Java 22+ (the build's JDK is "
+                + Runtime.version().feature() + ")");
         Path jar = Path.of(System.getProperty("keyrelay.jar", "target/keyrelay.jar"));
         assertThat(jar).as("the jar, built by mvn package before the ITs").exists();
-        assertThat(Runtime.version().feature()).as("the tests run on a JDK with the FFM API").isGreaterThanOrEqualTo(22);
-        Path out = dir.resolve("from-jar.eml");
         String classes = Path.of(LargeMessageSigning.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                 .toString();
-        String output = signInChild(jar + java.io.File.pathSeparator + classes, out, 2);
+        return jar + File.pathSeparator + classes;
+    }
+
+    @Test
+    void fromTheJar_onJava22_rsaIsSignedByOpenSsl_andVerifies() throws Exception {
+        Path out = dir.resolve("from-jar.eml");
+        String output = signInChild(jarClasspath(), out, 2);
         assertThat(output).contains("signer=OpenSSL 3", "(RSA), Conscrypt");
         Dkimpy.Verdict v = Dkimpy.verify(dns.port(), out);
         assertThat(v.verified()).as(v.output()).isTrue();
         assertThat(v.output()).contains("ok rsa-sha256", "ok ed25519-sha256");
+    }
+
+    @Test
+    void fromTheJar_openSslSignsConcurrently_exactlyAsConscryptDoes() throws Exception {
+        Path rsaKey = dir.resolve("concurrent-rsa.pk8");
+        Files.write(rsaKey, rsa.getPrivate().getEncoded());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", jarClasspath(),
+                ConcurrentSigning.class.getName(), rsaKey.toString()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("the signer finished").isTrue();
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).contains("signer=OpenSSL 3", "identical=800 of 800");
     }
 
     @Test
