@@ -1,8 +1,8 @@
 package io.keyrelay.dkim;
 
+import io.keyrelay.tls.TlsProvider;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import io.keyrelay.tls.TlsProvider;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
@@ -63,7 +63,7 @@ public final class DkimSigner {
     /**
      * The signer the relay uses, chosen by the numbers (BENCHMARKS.md, "DKIM"; the private-key operation is what
      * limits a signing relay): RSA on the system's OpenSSL 3 {@code libcrypto} where keyrelay runs on Java 22+ from
-     * its jar and the library is there (2.4 times Conscrypt's rate on the project's machine); everything else, and
+     * its jar and the library is there (2.2 times Conscrypt's rate on the project's machine); everything else, and
      * RSA otherwise, on Conscrypt (BoringSSL) where its native library loads (1.8 times the JDK's rate for RSA, 30
      * times for Ed25519); else on the JDK.
      */

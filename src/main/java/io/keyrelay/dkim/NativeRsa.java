@@ -6,7 +6,7 @@ import java.security.PrivateKey;
  * RSA signatures on the system's OpenSSL {@code libcrypto}: on Java 22 and newer, through the FFM API, in the
  * multi-release class {@code META-INF/versions/22/io/keyrelay/dkim/NativeRsa.class} of keyrelay's jar. This Java 21
  * version is the fallback, and says it is not there. OpenSSL 3 signs RSA-2048 with AVX-512 IFMA code where the CPU
- * has it, 2.4 times as fast as Conscrypt on the project's machine (BENCHMARKS.md, "DKIM").
+ * has it, 2.2 times as fast as Conscrypt on the project's machine (BENCHMARKS.md, "DKIM").
  */
 final class NativeRsa {
     private NativeRsa() {}
