@@ -10,7 +10,8 @@ import org.HdrHistogram.Histogram;
 /**
  * What one load-generator run measured: messages accepted and refused, the wall time of the measured part and the
  * rate, per-message latency (MAIL FROM sent to the final reply after DATA) and AUTH latency (AUTH sent to its
- * reply) as percentiles, the failures with their first replies, and the idle sessions held open.
+ * reply) as percentiles, and the reply to the message itself (the content sent after the 354 to the final reply: in
+ * queue mode, the store's commit) as percentiles, the failures with their first replies, and the idle sessions held open.
  * {@code warmupMessagesOk} counts the unmeasured warm-up's messages, so CPU time measured around the whole command
  * can be divided by every message sent.
  */
@@ -21,6 +22,7 @@ public record BenchResult(
         long sessionsOk,
         double seconds,
         Histogram messageMicros,
+        Histogram dataReplyMicros,
         Histogram authMicros,
         long errors,
         Map<String, Long> errorsByStep,
@@ -35,7 +37,7 @@ public record BenchResult(
 
     /** This result with the warm-up's message count. */
     public BenchResult withWarmup(long messages) {
-        return new BenchResult(options, messagesOk, messagesFailed, sessionsOk, seconds, messageMicros, authMicros, errors,
+        return new BenchResult(options, messagesOk, messagesFailed, sessionsOk, seconds, messageMicros, dataReplyMicros, authMicros, errors,
                 errorsByStep, errorExamples, idleOpened, idleAliveAtEnd, timedOut, messages, tlsSession);
     }
 
@@ -84,6 +86,11 @@ public record BenchResult(
         m.put("p99", round(ms(messageMicros, 99), 3));
         m.put("max", round(maxMs(messageMicros), 3));
         m.put("mean", round(messageMicros.getTotalCount() == 0 ? 0 : messageMicros.getMean() / 1000.0, 3));
+        ObjectNode d = o.putObject("data_reply_ms");
+        d.put("count", dataReplyMicros.getTotalCount());
+        d.put("p50", round(ms(dataReplyMicros, 50), 3));
+        d.put("p99", round(ms(dataReplyMicros, 99), 3));
+        d.put("max", round(maxMs(dataReplyMicros), 3));
         ObjectNode a = o.putObject("auth_ms");
         a.put("count", authMicros.getTotalCount());
         a.put("p50", round(ms(authMicros, 50), 3));
@@ -120,6 +127,8 @@ public record BenchResult(
         b.append(String.format(Locale.ROOT, "rate          %.1f messages/s over %.3f s%n", messagesPerSecond(), seconds));
         b.append(String.format(Locale.ROOT, "message ms    p50 %.3f  p99 %.3f  max %.3f%n", ms(messageMicros, 50),
                 ms(messageMicros, 99), maxMs(messageMicros)));
+        b.append(String.format(Locale.ROOT, "reply to DATA p50 %.3f  p99 %.3f  max %.3f%n", ms(dataReplyMicros, 50),
+                ms(dataReplyMicros, 99), maxMs(dataReplyMicros)));
         if (authMicros.getTotalCount() > 0) {
             b.append(String.format(Locale.ROOT, "AUTH ms       p50 %.3f  p99 %.3f  max %.3f  (%d)%n", ms(authMicros, 50),
                     ms(authMicros, 99), maxMs(authMicros), authMicros.getTotalCount()));

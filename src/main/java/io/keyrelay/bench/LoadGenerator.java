@@ -88,6 +88,7 @@ public final class LoadGenerator {
         });
         List<BenchConnection> idle = openIdleSessions();
         Histogram messages = histogram();
+        Histogram dataReplies = histogram();
         Histogram auths = histogram();
         long t0 = System.nanoTime();
         try (ExecutorService workers = Executors.newThreadPerTaskExecutor(
@@ -102,6 +103,7 @@ public final class LoadGenerator {
             workers.awaitTermination(Long.MAX_VALUE, TimeUnit.DAYS);
             for (Worker w : all) {
                 messages.add(w.messages);
+                dataReplies.add(w.dataReplies);
                 auths.add(w.auths);
             }
         }
@@ -110,7 +112,8 @@ public final class LoadGenerator {
         boolean timedOut = stopped;
         stop.countDown();
         watchdog.join();
-        return new BenchResult(o, ok.get(), failed.get(), sessionsOk.get(), seconds, messages, auths, errors.total(),
+        return new BenchResult(o, ok.get(), failed.get(), sessionsOk.get(), seconds, messages, dataReplies, auths,
+                errors.total(),
                 errors.byStep(), errors.examples(), idle.size(), alive, timedOut, 0, tlsSession.get());
     }
 
@@ -241,6 +244,7 @@ public final class LoadGenerator {
     /** One of the concurrent connections: runs sessions until there are none left to run. */
     private final class Worker implements Runnable {
         final Histogram messages = histogram();
+        final Histogram dataReplies = histogram();
         final Histogram auths = histogram();
 
         @Override
@@ -288,8 +292,11 @@ public final class LoadGenerator {
                 step = "DATA";
                 c.command(step, "DATA", 354);
                 step = "end of data";
+                long d0 = System.nanoTime();
                 c.data(content);
-                messages.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, (System.nanoTime() - t0) / 1000)));
+                long end = System.nanoTime();
+                messages.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, (end - t0) / 1000)));
+                dataReplies.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, (end - d0) / 1000)));
                 ok.incrementAndGet();
                 return true;
             } catch (BenchConnection.UnexpectedReply r) {

@@ -106,6 +106,12 @@ class BenchIT {
                 .isGreaterThanOrEqualTo(j.get("message_ms").get("p50").asDouble())
                 .isLessThanOrEqualTo(j.get("message_ms").get("max").asDouble());
         assertThat(j.get("clean").asBoolean()).isTrue();
+        // the reply to the content alone: one per message, never longer than the whole transaction it ends
+        JsonNode dataReply = j.get("data_reply_ms");
+        assertThat(dataReply.get("count").asLong()).isEqualTo(20);
+        assertThat(dataReply.get("p50").asDouble()).isPositive();
+        assertThat(dataReply.get("p99").asDouble()).isGreaterThanOrEqualTo(dataReply.get("p50").asDouble());
+        assertThat(dataReply.get("max").asDouble()).isLessThanOrEqualTo(j.get("message_ms").get("max").asDouble());
 
         List<ScriptedMta.Received> got = mta.received().subList(before, mta.received().size());
         assertThat(got).hasSize(20);
