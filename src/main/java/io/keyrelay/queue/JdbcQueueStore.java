@@ -204,7 +204,7 @@ public final class JdbcQueueStore {
                     }
                 }
                 Envelope env = new Envelope(rs.getString(1), new MailParams(rs.getLong(2), rs.getString(3),
-                        rs.getBoolean(4)), rs.getString(5), rs.getString(6), all);
+                        rs.getBoolean(4), rs.getString(5), rs.getString(6)), rs.getString(5), rs.getString(6), all);
                 Origin origin = new Origin(rs.getString(7), rs.getString(8), getLong(rs, 9), rs.getString(10),
                         rs.getString(11));
                 return new Claim(id, env, origin, pending, rs.getInt(12), time(rs, 13), until, rs.getLong(14), lost);

@@ -32,6 +32,12 @@ public final class Database implements AutoCloseable {
 
     /** How long a caller waits for a pooled connection before the store counts as unreachable. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
+    /**
+     * The same for the embedded store, which has no network to lose: its first connection in a JVM loads and
+     * initialises H2 (about a second on an idle machine, several on a loaded one), and 3 s made a busy machine's
+     * start-up fail with "Connection is not available".
+     */
+    private static final long EMBEDDED_CONNECTION_TIMEOUT_MS = 15_000;
 
     private final HikariDataSource dataSource;
     private final String url;
@@ -67,7 +73,7 @@ public final class Database implements AutoCloseable {
         }
         hc.setMaximumPoolSize(db.poolSize());
         hc.setMinimumIdle(Math.min(2, db.poolSize()));
-        hc.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+        hc.setConnectionTimeout(embedded ? EMBEDDED_CONNECTION_TIMEOUT_MS : CONNECTION_TIMEOUT_MS);
         hc.setValidationTimeout(Math.min(2_000, CONNECTION_TIMEOUT_MS - 500));
         hc.setInitializationFailTimeout(-1); // start without the database; report on use
         hc.setAutoCommit(true);
