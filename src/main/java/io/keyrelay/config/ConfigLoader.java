@@ -226,7 +226,8 @@ public final class ConfigLoader {
         var queue = new RelayConfig.Queue(v.choice(Setting.RELAY_MODE, RelayConfig.RelayMode.class),
                 v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
                 v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
-                v.positiveDuration(Setting.QUEUE_MAX_AGE));
+                v.positiveDuration(Setting.QUEUE_MAX_AGE),
+                v.nonNegativeDuration(Setting.QUEUE_DELAY_WARNING, Duration.ofDays(365)));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,

@@ -46,6 +46,7 @@ public final class DurableQueue implements AutoCloseable {
                 new Bounces(hostname, clock), remoteMta);
         DurableQueue q = new DurableQueue(store, new MessageQueue(store, clock, node, wake, metrics, spoolDir),
                 new QueueService(store, clock, wake::wake), workers);
+        QueueGauges.register(registry, q.service, clock);
         workers.start();
         return q;
     }

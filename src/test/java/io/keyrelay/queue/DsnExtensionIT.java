@@ -55,7 +55,7 @@ class DsnExtensionIT {
                 }
                 c.command("MAIL FROM:<a@example.com> RET=full ENVID=ok").assertCode(250);
                 for (String bad : List.of("NOTIFY=NEVER,SUCCESS", "NOTIFY=SOMETIMES", "NOTIFY=FAILURE,FAILURE",
-                        "ORCPT=rfc822", "ORCPT=;x", "ORCPT=rfc822;a b", "NOTIFY=NEVER NOTIFY=NEVER")) {
+                        "ORCPT=rfc822", "ORCPT=;x", "ORCPT=rfc822;a=b", "NOTIFY=NEVER NOTIFY=NEVER")) {
                     c.command("RCPT TO:<r@example.net> " + bad).assertCode(501);
                 }
                 c.command("RCPT TO:<r@example.net> FOO=1").assertCode(555);
