@@ -34,10 +34,11 @@ final class QueueGauges {
     static void register(MeterRegistry registry, QueueService service, Clock clock) {
         QueueGauges g = new QueueGauges(service, clock);
         for (MessageState s : MessageState.values()) {
-            Gauge.builder("keyrelay.queue.messages", g, x -> x.count(s)).tag("state", s.wireName())
+            // strongReference: Micrometer holds a gauge's object weakly, and nothing else holds this one.
+            Gauge.builder("keyrelay.queue.messages", g, x -> x.count(s)).tag("state", s.wireName()).strongReference(true)
                     .description("Messages in the queue (shared by every node) by state").register(registry);
         }
-        Gauge.builder("keyrelay.queue.oldest.pending", g, QueueGauges::oldestAge).baseUnit("seconds")
+        Gauge.builder("keyrelay.queue.oldest.pending", g, QueueGauges::oldestAge).baseUnit("seconds").strongReference(true)
                 .description("Age of the oldest message still to be delivered (queued, active or deferred); 0 when"
                         + " there is none").register(registry);
     }
