@@ -3,11 +3,22 @@ package io.keyrelay.cli;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.keyrelay.admin.AdminContext;
 import io.keyrelay.admin.AdminServer;
+import io.keyrelay.admin.SmtpEndpoint;
 import io.keyrelay.admin.Readiness;
 import io.keyrelay.admin.ServerMetrics;
+import io.keyrelay.cluster.Redis;
+import io.keyrelay.cluster.RedisAuthFailures;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
+import io.keyrelay.domains.DomainRechecker;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.JdbcDomainStore;
+import io.keyrelay.domains.MasterKey;
+import io.keyrelay.domains.MasterKeyFile;
+import io.keyrelay.domains.SendingDomain;
 import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyAuthenticator;
@@ -18,6 +29,7 @@ import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.limits.RedisMessageCounters;
 import io.keyrelay.queue.DurableQueue;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
@@ -65,6 +77,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final KeyService keyService;
     private final KeyLookup keyLookup;
     private final KeyAuthenticator authenticator;
+    private final DomainService domains;
     private final UsageRecorder usage;
     private final AuditQueue audit;
     private final MessageLimiter limiter;
@@ -77,6 +90,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final ChangeListener changes;
+    private final Redis redis;
 
     /**
      * Starts the relay. {@code captureFolder} is used when no downstream host is configured (dev mode); it may be
@@ -99,6 +113,8 @@ public final class RelayRuntime implements AutoCloseable {
             keyStore = new JdbcKeyStore(database.dataSource());
             KeyHasher hasher = KeyHasher.hmacSha256(config.keys().pepper());
             keyService = new KeyService(keyStore, hasher, new KeyGenerator(), clock);
+            domains = domainService(config, database, clock);
+            push(new DomainRechecker(domains, config.domains().recheck()).start());
             keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
                     Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
             keyService.onChange(keyLookup::invalidate);
@@ -119,7 +135,11 @@ public final class RelayRuntime implements AutoCloseable {
             usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
             audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
-            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
+            // Redis, when configured, shares the per-key rates and the AUTH-failure counts across the nodes; while
+            // it is away each node counts on its own.
+            redis = config.cluster().redis().configured() ? push(Redis.start(config.cluster().redis())) : null;
+            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize(),
+                    redis == null ? null : new RedisMessageCounters(redis));
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             // Before any meter: a common tag applies only to meters registered after it.
             registry.config().commonTags("node", config.cluster().nodeName());
@@ -138,13 +158,18 @@ public final class RelayRuntime implements AutoCloseable {
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
-            AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
+            AuthThrottle throttle = redis == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
+                    : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
+                            AuthThrottle.onThisNode(config.authLimits(), clock), clock));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
                     audit, config.cluster().nodeName(), queue == null ? null : queue.intake()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {
                 metrics.watch(changes);
+            }
+            if (redis != null) {
+                metrics.watch(redis);
             }
             if (serverTls != null) {
                 Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,
@@ -155,8 +180,13 @@ public final class RelayRuntime implements AutoCloseable {
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
-                    limiter::limitsFor), tls).start())
+                            Readiness.check("SMTP not listening", smtp::listening),
+                            Readiness.note("Redis unreachable: limits and AUTH failures counted on this node",
+                                    () -> redis == null || redis.up()),
+                            Readiness.note("change notifications down: polling for key changes",
+                                    () -> changes == null || changes.connected()))), clock, throttle,
+                    limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
@@ -172,6 +202,33 @@ public final class RelayRuntime implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The sending-domain service. Refuses to start, naming {@code dkim.master_key}, when the store holds domains and
+     * no master key is set, or when the one set does not open their DKIM keys (another key was configured before):
+     * such a relay could sign nothing, and would find out only at the first message.
+     */
+    static DomainService domainService(RelayConfig config, Database database, Clock clock) {
+        JdbcDomainStore store = new JdbcDomainStore(database.dataSource());
+        String configured = config.domains().masterKey();
+        DkimKeyring keyring = new DkimKeyring(configured == null ? null : MasterKey.parse(configured), clock);
+        List<SendingDomain> all = store.list();
+        if (!keyring.configured() && all.stream().anyMatch(d -> !d.keys().isEmpty())) {
+            throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "is required: the store holds " + all.size()
+                    + " sending domain(s) whose DKIM private keys are sealed under it (set it to the key used when"
+                    + " they were created; keyrelay dev keeps its own in data_dir/" + MasterKeyFile.NAME + ")");
+        }
+        all.stream().flatMap(d -> d.keys().stream()).findFirst().ifPresent(k -> {
+            try {
+                keyring.privateKey(k);
+            } catch (MasterKey.WrongKeyException e) {
+                throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "does not open the DKIM key of "
+                        + k.recordName() + ": " + e.getMessage());
+            }
+        });
+        RelayConfig.SendingDomains c = config.domains();
+        return new DomainService(store, keyring, DnsTxtLookup.using(c.dnsServers(), c.dnsTimeout()), clock);
     }
 
     private static ServerTls serverTls(RelayConfig.Tls tls) {
@@ -203,6 +260,10 @@ public final class RelayRuntime implements AutoCloseable {
         return keyService;
     }
 
+    public DomainService domains() {
+        return domains;
+    }
+
     public KeyLookup keyLookup() {
         return keyLookup;
     }
@@ -230,6 +291,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** The shared Redis; null when {@code cluster.redis.url} is not set. */
+    public Redis redis() {
+        return redis;
     }
 
     /** This node's listener for change notifications; null on H2, which has none. */

@@ -98,14 +98,30 @@ public enum Setting {
                     + " connection rates (smtp.max_connection_rate_per_ip); the least active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
-                    + " messages_per_minute. 0: unlimited. Counted per relay node."),
+                    + " messages_per_minute. 0: unlimited. Counted per relay node, or across the cluster with"
+                    + " cluster.redis.url."),
     LIMITS_MESSAGES_PER_DAY("limits.messages_per_day", "0", false,
             "Messages a key may send per UTC day, for keys without their own messages_per_day. 0: unlimited."
-                    + " Counted per relay node."),
+                    + " Counted per relay node, or across the cluster with cluster.redis.url."),
     LIMITS_SESSIONS_PER_KEY("limits.sessions_per_key", "16", false,
             "Most concurrent authenticated SMTP sessions (and so mail transactions) of one key, for keys without"
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
                     + " so one key cannot hold every downstream connection. 0: unlimited. Counted per relay node."),
+
+    DKIM_MASTER_KEY("dkim.master_key", "", true,
+            "Secret under which DKIM private keys are stored (AES-256-GCM): 32 random bytes in base64 (openssl rand"
+                    + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
+                    + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
+
+    SENDING_DOMAINS_RECHECK("sending_domains.recheck", "24h", false,
+            "How often each sending domain's DKIM records are looked up again. A domain is marked unverified only"
+                    + " on an answer that says so (no such name, no record, another key), never on a timeout or"
+                    + " SERVFAIL, which keep its status."),
+    DNS_SERVERS("dns.servers", "", false,
+            "DNS servers for sending-domain verification: host or host:port, comma-separated ([2001:db8::53]:5353"
+                    + " for IPv6 with a port). Empty: the system's resolvers (/etc/resolv.conf)."),
+    DNS_TIMEOUT("dns.timeout", "5s", false, "How long a DNS look-up may take, over every server, before it counts"
+            + " as no answer."),
 
     AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
@@ -170,6 +186,15 @@ public enum Setting {
             "This node's name: in its log lines, as the node tag of its metrics and in the Received header it adds,"
                     + " so a message or an alert can be traced to the node of a cluster that handled it. Letters,"
                     + " digits, '.', '_' and '-', at most 63. Empty: this machine's host name (a Kubernetes pod's name)."),
+    CLUSTER_REDIS_URL("cluster.redis.url", "", false,
+            "Redis that the nodes of a cluster share for the per-key sending rates and daily quotas and the per-address"
+                    + " AUTH-failure throttle: redis://host:6379/0, or rediss:// for TLS (a user name may go before"
+                    + " '@'; the password goes in cluster.redis.password). Empty: each node counts on its own. Redis"
+                    + " unreachable: each node counts on its own until it is back; mail is never refused for it."),
+    CLUSTER_REDIS_PASSWORD("cluster.redis.password", "", true, "Password for cluster.redis.url (Redis AUTH)."),
+    CLUSTER_REDIS_TIMEOUT("cluster.redis.timeout", "250ms", false,
+            "Longest wait for a Redis reply; a command that takes longer counts Redis as unreachable, and the node"
+                    + " counts on its own, checking every second whether Redis is back."),
 
     LOG_FORMAT("log.format", "plain", false,
             "Log line format on stderr: plain (one readable line per event) | json (one JSON object per line).");

@@ -1,5 +1,7 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.text.Times;
+
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +29,7 @@ public final class KeyViews {
         m.put("revoked_at", str(k.revokedAt()));
         m.put("status", k.status(now));
         m.put("limits", limits(k.limits()));
+        m.put("sending_domains", k.sendingDomains());
         return m;
     }
 
@@ -70,6 +73,6 @@ public final class KeyViews {
     }
 
     private static String str(Instant t) {
-        return t == null ? null : t.toString();
+        return Times.iso(t);
     }
 }

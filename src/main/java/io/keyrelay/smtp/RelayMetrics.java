@@ -185,6 +185,17 @@ public final class RelayMetrics {
                 .description("Times the change notification connection was lost").register(registry);
     }
 
+    /** Meters of the shared Redis ({@code cluster.redis.url}). */
+    public void watch(io.keyrelay.cluster.Redis redis) {
+        Gauge.builder("keyrelay.redis.up", redis, r -> r.up() ? 1 : 0)
+                .description("1 while the shared Redis answers, 0 while this node counts limits and AUTH failures alone")
+                .register(registry);
+        FunctionCounter.builder("keyrelay.redis.fallbacks", redis, io.keyrelay.cluster.Redis::fallbacks)
+                .description("Counter operations done on this node because Redis was unreachable").register(registry);
+        FunctionCounter.builder("keyrelay.redis.outages", redis, io.keyrelay.cluster.Redis::outages)
+                .description("Times Redis became unreachable (or was at start)").register(registry);
+    }
+
     public int activeSessions() {
         return activeSessions.get();
     }
