@@ -120,7 +120,10 @@ class QueueBounceIT {
         try (ScriptedMta mta = new ScriptedMta().rcptReply("slow@example.net", "451 4.2.1 try later");
                 RelayHarness relay = RelayHarness.builder(dir).store(kind).downstreamPort(mta.port()).clock(clock)
                         .set(io.keyrelay.config.Setting.QUEUE_DELAY_WARNING, "1h")
-                        .set(io.keyrelay.config.Setting.QUEUE_RETRY_SCHEDULE, "30m").start()) {
+                        .set(io.keyrelay.config.Setting.QUEUE_RETRY_SCHEDULE, "30m")
+                        // Longer than each jump of the clock: a claim in flight (the warning's own delivery) must not
+                        // look abandoned when the test moves time on by 30 minutes.
+                        .set(io.keyrelay.config.Setting.QUEUE_LEASE, "2h").start()) {
             CreatedKey key = relay.createKey("app");
             String id;
             try (RawSmtpClient c = relay.authenticated(key.secret())) {
