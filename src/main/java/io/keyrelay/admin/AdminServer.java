@@ -85,7 +85,8 @@ public final class AdminServer implements AutoCloseable {
         AdminAuth auth = new AdminAuth(ctx.authenticator(), meters, ctx.throttle());
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
-        ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits());
+        ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits(),
+                ctx.smtp());
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;

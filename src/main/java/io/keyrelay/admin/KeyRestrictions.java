@@ -5,6 +5,7 @@ import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyChangePolicy;
 import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.limits.SendingLimits;
+import io.keyrelay.text.Times;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -57,9 +58,9 @@ final class KeyRestrictions implements KeyChangePolicy {
         }
         if (caller.expiresAt() != null && (before == null || !Objects.equals(before.expiresAt(), after.expiresAt()))
                 && (after.expiresAt() == null || after.expiresAt().isAfter(caller.expiresAt()))) {
-            throw refused("expires_at", "this API key expires at " + caller.expiresAt()
+            throw refused("expires_at", "this API key expires at " + Times.iso(caller.expiresAt())
                     + ", so it cannot give a key (itself included) " + (after.expiresAt() == null ? "no expiry"
-                    : "a later expiry (" + after.expiresAt() + ")"));
+                    : "a later expiry (" + Times.iso(after.expiresAt()) + ")"));
         }
         if ((before == null || !before.validIps().equals(after.validIps())) && !after.validIps().within(caller.validIps())) {
             throw refused("valid_ips", "this API key is limited to " + caller.validIps().asStrings()

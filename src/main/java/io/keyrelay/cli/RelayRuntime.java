@@ -3,6 +3,7 @@ package io.keyrelay.cli;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.keyrelay.admin.AdminContext;
 import io.keyrelay.admin.AdminServer;
+import io.keyrelay.admin.SmtpEndpoint;
 import io.keyrelay.admin.Readiness;
 import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.cluster.Redis;
@@ -21,6 +22,7 @@ import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.limits.RedisMessageCounters;
+import io.keyrelay.queue.DurableQueue;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -73,6 +75,8 @@ public final class RelayRuntime implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final RelayMetrics metrics;
     private final Downstream downstream;
+    /** Queue mode only (null in passthrough mode). */
+    private final DurableQueue queue;
     private final SmtpListeners smtp;
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -132,6 +136,10 @@ public final class RelayRuntime implements AutoCloseable {
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
+            // Before the listeners, so it closes after them: the workers stop, then the downstream and the store.
+            queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
+                    config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
+                    config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
@@ -140,7 +148,7 @@ public final class RelayRuntime implements AutoCloseable {
                     : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
                             AuthThrottle.onThisNode(config.authLimits(), clock), clock));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit, config.cluster().nodeName()),
+                    audit, config.cluster().nodeName(), queue == null ? null : queue.intake()),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {
@@ -163,15 +171,18 @@ public final class RelayRuntime implements AutoCloseable {
                                     () -> redis == null || redis.up()),
                             Readiness.note("change notifications down: polling for key changes",
                                     () -> changes == null || changes.connected()))), clock, throttle,
-                    limiter::limitsFor), tls).start())
+                    limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames())), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
-            if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
+            if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
                 log.warn("limits.sessions_per_key is {} and downstream.pool_size {}: one key's sessions can hold every"
                         + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
                         config.downstream().poolSize());
             }
-            log.info("keyrelay node {} relaying to {}; key store: {}", config.cluster().nodeName(), downstream.describe(),
+            log.info("keyrelay node {} {} to {}; key store: {}", config.cluster().nodeName(), queue == null
+                            ? "relaying (passthrough)" : "queueing, delivering with " + config.queue().workers()
+                            + " workers", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
             close();
@@ -259,6 +270,11 @@ public final class RelayRuntime implements AutoCloseable {
         return downstream;
     }
 
+    /** The queue in queue mode; null in passthrough mode. */
+    public DurableQueue queue() {
+        return queue;
+    }
+
     public int smtpPort() {
         return smtp.port();
     }
@@ -279,11 +295,15 @@ public final class RelayRuntime implements AutoCloseable {
     /**
      * The graceful shutdown (SIGTERM): stops accepting SMTP connections, answers {@code 421 4.3.2} to idle
      * sessions, lets the mail transactions under way finish within {@code smtp.shutdown_grace}, then closes
-     * everything — the downstream pool after the sessions that use it. Returns true if every session finished
-     * within the grace.
+     * everything — the downstream pool after the sessions that use it. In queue mode the delivery workers stop
+     * claiming at once, finish their deliveries within the same grace, and give back what did not finish. Returns
+     * true if every session finished within the grace.
      */
     public boolean drainAndClose() {
         draining.set(true);
+        if (queue != null) {
+            queue.workers().stopClaiming(); // the deliveries under way share the grace with the sessions
+        }
         boolean clean;
         try {
             clean = smtp.drain(config.smtp().shutdownGrace());

@@ -223,13 +223,17 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
+        var queue = new RelayConfig.Queue(v.choice(Setting.RELAY_MODE, RelayConfig.RelayMode.class),
+                v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
+                v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
+                v.positiveDuration(Setting.QUEUE_MAX_AGE));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
                 v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
                 redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
-                cluster);
+                cluster, queue);
     }
 
     private static String localHostName() {
@@ -377,6 +381,23 @@ public final class ConfigLoader {
                 throw new ConfigException(s.key(), v + " must be longer than zero");
             }
             return d;
+        }
+
+        /** A comma-separated list of positive durations; an error names the bad entry. */
+        List<Duration> durations(Setting s) {
+            List<Duration> out = new ArrayList<>();
+            for (String item : list(s)) {
+                try {
+                    Duration d = Durations.parse(item);
+                    if (d.isNegative() || d.isZero()) {
+                        throw new IllegalArgumentException("must be longer than zero");
+                    }
+                    out.add(d);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(s.key(), item + " " + e.getMessage());
+                }
+            }
+            return out;
         }
 
         /** A duration from zero (also written {@code 0}) to {@code max}. */

@@ -12,7 +12,7 @@ import java.util.Locale;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, Queue queue) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -144,6 +144,33 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
 
     /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
     public record Audit(int queueSize) {}
+
+    /** Whether the 250 after DATA means "committed to the store" or "accepted by the downstream". */
+    public enum RelayMode { QUEUE, PASSTHROUGH }
+
+    /**
+     * The durable queue ({@code relay.mode}, {@code queue.*}): the mode, the delivery workers on this node, how long a
+     * claim lasts, the fallback poll, the waits between attempts (the last repeats) and the longest a recipient may
+     * stay deferred.
+     */
+    public record Queue(RelayMode mode, int workers, Duration lease, Duration pollInterval, List<Duration> retrySchedule,
+            Duration maxAge) {
+        public Queue {
+            retrySchedule = List.copyOf(retrySchedule);
+            if (retrySchedule.isEmpty()) {
+                throw new ConfigException(Setting.QUEUE_RETRY_SCHEDULE.key(), "needs at least one duration");
+            }
+        }
+
+        public boolean enabled() {
+            return mode == RelayMode.QUEUE;
+        }
+
+        /** The wait after the {@code attempt}-th attempt (1-based) left a recipient deferred. */
+        public Duration retryAfter(int attempt) {
+            return retrySchedule.get(Math.min(Math.max(attempt, 1), retrySchedule.size()) - 1);
+        }
+    }
 
     /** How relayed mail leaves. */
     public enum DownstreamTls { NONE, STARTTLS, IMPLICIT }

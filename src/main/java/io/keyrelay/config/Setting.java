@@ -112,6 +112,23 @@ public enum Setting {
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
                     + " keyrelay_audit_events_dropped_total and reported in the log."),
 
+    RELAY_MODE("relay.mode", "queue", false,
+            "queue: a message is committed to the store, answered 250 \"queued as <id>\", and delivered by the queue's"
+                    + " workers with retries (docs/queue.md) | passthrough: relayed to the downstream during the"
+                    + " client's transaction and answered with the downstream's own reply."),
+    QUEUE_WORKERS("queue.workers", "8", false,
+            "Delivery workers on this node (each delivers one message at a time through the downstream pool)."),
+    QUEUE_LEASE("queue.lease", "10m", false,
+            "How long a worker's claim on a message lasts; if its node dies, another node delivers the message once"
+                    + " the lease has run out. Longer than one delivery can take (downstream.read_timeout)."),
+    QUEUE_POLL_INTERVAL("queue.poll_interval", "1s", false,
+            "How often idle workers look for due messages (messages accepted on this node wake them at once)."),
+    QUEUE_RETRY_SCHEDULE("queue.retry_schedule", "1m,5m,15m,30m,1h,2h,4h", false,
+            "Waits after each failed attempt of a deferred recipient (comma-separated); the last repeats."),
+    QUEUE_MAX_AGE("queue.max_age", "5d", false,
+            "A recipient still deferred this long after the message was accepted fails (as Postfix's"
+                    + " maximal_queue_lifetime)."),
+
     DOWNSTREAM_HOST("downstream.host", "", false,
             "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),
     DOWNSTREAM_PORT("downstream.port", "25", false, "Port of the downstream MTA."),

@@ -77,7 +77,7 @@ public final class RelayMetrics {
             closed.put(r, Counter.builder("keyrelay.smtp.closed").tag("reason", r)
                     .description("SMTP sessions closed by the relay for a limit (421 4.7.0)").register(registry));
         }
-        for (String r : new String[] {"delivered", "rejected", "failed", "too_large", "aborted"}) {
+        for (String r : new String[] {"delivered", "queued", "rejected", "failed", "too_large", "aborted"}) {
             messages.put(r, Counter.builder("keyrelay.messages").tag("result", r)
                     .description("Messages by outcome").register(registry));
         }

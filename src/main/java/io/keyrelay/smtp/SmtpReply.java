@@ -65,6 +65,10 @@ public enum SmtpReply {
 
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
     LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),
+    /** Queue mode: the message is committed to the store (the id is the queue id). */
+    QUEUED(250, "2.0.0 Ok: queued as %s"),
+    /** Queue mode: the store could not commit the message; nothing of it was kept. */
+    QUEUE_UNAVAILABLE(451, "4.3.0 Message not queued: the store is unavailable; try again later"),
     SHUTTING_DOWN(421, "4.3.2 Service shutting down; try again later");
 
     private final int code;
@@ -86,6 +90,11 @@ public enum SmtpReply {
     /** The reply line without CRLF, as sent. */
     public String line() {
         return code + " " + text;
+    }
+
+    /** The reply line of a template reply with its text ({@link #QUEUED} and the queue id). */
+    public String line(String value) {
+        return code + " " + text.formatted(value);
     }
 
     /** The reply line of a template reply ({@link #RATE_LIMITED}, {@link #DAILY_QUOTA_REACHED}) with its number. */
