@@ -8,6 +8,8 @@ import java.util.List;
 enum Access {
     VIEW_KEYS(List.of(Grant.API_KEYS_VIEW, Grant.API_KEYS_MANAGE)),
     MANAGE_KEYS(List.of(Grant.API_KEYS_MANAGE)),
+    VIEW_DOMAINS(List.of(Grant.SENDING_DOMAINS_VIEW, Grant.SENDING_DOMAINS_MANAGE)),
+    MANAGE_DOMAINS(List.of(Grant.SENDING_DOMAINS_MANAGE)),
     VIEW_METRICS(List.of(Grant.METRICS_VIEW));
 
     private final List<Grant> grants;

@@ -2,6 +2,7 @@ package io.keyrelay.admin;
 
 import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.domains.DomainService;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyService;
@@ -29,15 +30,17 @@ import java.util.function.Supplier;
  * @param limits a key's sending limits resolved against the relay's defaults, to hold the keys a caller makes
  *     to the caller's own ({@link KeyRestrictions}), and to show a limit left at "relay default" as its value
  * @param smtp where applications send mail, for the console's "API key created" page; null when unknown
+ * @param domains the sending-domain service behind {@code /api/v1/sending-domains} and the console's page; null
+ *     serves neither
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
         Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
-        Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp) {
-    /** Without the SMTP endpoint (the console then does not say where to send). */
+        Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
+    /** Without the SMTP endpoint and sending domains (their API is not served). */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
             Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
             Function<ApiKey, SendingLimits> limits) {
-        this(keys, authenticator, registry, readiness, clock, throttle, limits, null);
+        this(keys, authenticator, registry, readiness, clock, throttle, limits, null, null);
     }
 
     /** Without throttling of failed authentications (for tests that do not need it), and the default limits. */
@@ -59,7 +62,7 @@ public record AdminContext(KeyService keys, KeyAuthenticator authenticator, Prom
 
     /** This context with the SMTP endpoint the console names on a new key's page. */
     public AdminContext withSmtp(SmtpEndpoint endpoint) {
-        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, endpoint);
+        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, endpoint, domains);
     }
 
     public AdminContext {

@@ -86,7 +86,7 @@ public final class AdminServer implements AutoCloseable {
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
         ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits(),
-                ctx.smtp());
+                ctx.smtp(), ctx.domains());
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -115,7 +115,10 @@ public final class AdminServer implements AutoCloseable {
             cfg.routes.before(new SecurityHeaders());
             new HealthEndpoints(ctx.readiness()).register(cfg.routes);
             new MetricsEndpoint(ctx.registry(), auth).register(cfg.routes);
-            new KeysApi(ctx.keys(), auth, ctx.clock(), ctx.limits()).register(cfg.routes);
+            new KeysApi(ctx.keys(), auth, ctx.clock(), ctx.limits(), ctx.domains()).register(cfg.routes);
+            if (ctx.domains() != null) {
+                new SendingDomainsApi(ctx.domains(), auth).register(cfg.routes);
+            }
             console.register(cfg.routes);
             new ErrorResponses(console::errorPage).register(cfg.routes);
         });

@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.keyrelay.domains.DomainService;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.KeyService;
@@ -43,11 +44,14 @@ final class ConsoleRoutes {
 
     /** Keys expiring within this are "expiring" in the list's filter. */
     static final java.time.Duration EXPIRING = java.time.Duration.ofDays(30);
+    private final DomainService domains;
 
+    /** {@code domains} (may be null) adds the Sending Domains page and checks the domains keys are narrowed to. */
     ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock,
-            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp) {
+            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
         this.limits = limits;
         this.smtp = smtp;
+        this.domains = domains;
         this.keys = keys;
         this.sessions = sessions;
         this.templates = templates;
@@ -67,6 +71,9 @@ final class ConsoleRoutes {
         routes.get(KEYS + "/{id}/created", this::created);
         routes.post(KEYS + "/{id}", this::update);
         routes.post(KEYS + "/{id}/revoke", this::revoke);
+        if (domains != null) {
+            new ConsoleDomainRoutes(domains, sessions, this).register(routes);
+        }
         routes.exception(SignInRequired.class, (e, ctx) -> {
             String target = SIGN_IN + (e.notice() == null ? "" : "?expired");
             ctx.redirect(target, HttpStatus.SEE_OTHER);
@@ -144,7 +151,7 @@ final class ConsoleRoutes {
             KeyScope scope = KeyScope.of(s.caller(), subaccount);
             KeySpec spec = form.toSpec(scope.subaccountForNewKeys());
             s.caller().requireCanHandOut(spec.grants(), Set.of());
-            created = keys.create(spec, s.caller().actor(), new KeyRestrictions(s.caller().key(), limits));
+            created = keys.create(spec, s.caller().actor(), KeyRestrictions.of(s.caller().key(), limits, domains));
         } catch (KeyValidationException e) {
             keyForm(ctx, 422, s, form, KeyForm.describe(e));
             return;
@@ -197,7 +204,7 @@ final class ConsoleRoutes {
         try {
             KeyUpdate update = form.toUpdate(key, (String) view.get("expiresDate"));
             update.grants().ifPresent(g -> s.caller().requireCanHandOut(g, key.grants()));
-            keys.update(key.id(), update, s.caller().actor(), new KeyRestrictions(s.caller().key(), limits));
+            keys.update(key.id(), update, s.caller().actor(), KeyRestrictions.of(s.caller().key(), limits, domains));
         } catch (KeyValidationException e) {
             keyPage(ctx, 422, s, key, view, form, KeyForm.describe(e), null);
             return;
@@ -264,9 +271,10 @@ final class ConsoleRoutes {
     }
 
     /** Renders a page inside the layout; {@code s} is null on the sign-in page. */
-    private void page(Context ctx, int status, String template, String title, ConsoleSessions.SignedIn s,
+    void page(Context ctx, int status, String template, String title, ConsoleSessions.SignedIn s,
             Map<String, Object> model) {
         model.put("title", title);
+        model.put("domainsEnabled", domains != null);
         if (s != null) {
             ApiKey k = s.caller().key();
             model.put("user", Map.of("label", k.label(), "shortKey", k.shortKey()));
@@ -282,7 +290,7 @@ final class ConsoleRoutes {
                 "message", message)));
     }
 
-    private static Map<String, Object> model(Object... pairs) {
+    static Map<String, Object> model(Object... pairs) {
         Map<String, Object> m = new HashMap<>();
         for (int i = 0; i < pairs.length; i += 2) {
             m.put((String) pairs[i], pairs[i + 1]);

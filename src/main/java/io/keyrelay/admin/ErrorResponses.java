@@ -34,6 +34,12 @@ final class ErrorResponses {
         routes.exception(KeyValidationException.class, (e, ctx) -> respond(ctx,
                 // A revoked key cannot be changed: a state conflict, not a malformed request.
                 e.isConflict() ? ApiError.CONFLICT : ApiError.INVALID_DATA, withField(e.field(), e.getMessage())));
+        routes.exception(io.keyrelay.domains.DomainException.class, (e, ctx) -> respond(ctx, switch (e.kind()) {
+            case INVALID -> ApiError.INVALID_DATA;
+            case NOT_FOUND -> ApiError.NOT_FOUND;
+            case CONFLICT -> ApiError.CONFLICT;
+            case NOT_CONFIGURED -> ApiError.UNAVAILABLE;
+        }, withField(e.field(), e.getMessage())));
         routes.exception(KeyNotFoundException.class, (e, ctx) -> respond(ctx, ApiError.NOT_FOUND, e.getMessage()));
         routes.exception(StoreException.class, (e, ctx) -> {
             if (e.isInvalidData()) { // the store is up and said no to a value: the request's fault, not an outage

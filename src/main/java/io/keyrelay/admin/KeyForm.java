@@ -21,29 +21,30 @@ import java.util.Set;
 /**
  * The console's key form as submitted: name, permissions, subaccount, allowed IPs (one per line, or separated by
  * commas or spaces), an optional expiry date (midnight UTC) and the sending limits, concurrent sessions included
- * (empty: the relay's default). Kept as typed so a refused form is shown again as it was; each error names the field as the form
+ * (empty: the relay's default), and the sending domains it may send as (empty: any of its account's). Kept as typed so a refused form is shown again as it was; each error names the field as the form
  * labels it.
  */
 record KeyForm(String label, List<String> grants, String subaccount, String validIps, String expires,
         String messagesPerMinute, String messagesPerDay, String maxRecipients, String maxMessageSize,
-        String sessionsPerKey) {
+        String sessionsPerKey, String sendingDomains) {
     /** The form's labels for the service's field names, so an error reads "Allowed IPs: …". */
-    private static final Map<String, String> LABELS = Map.of("label", "Name", "grants", "Permissions",
-            "valid_ips", "Allowed IPs", "subaccount_id", "Subaccount", "expires_at", "Expires",
-            "messages_per_minute", "Messages per minute", "messages_per_day", "Messages per day",
-            "max_recipients", "Recipients per message", "max_message_size", "Largest message",
-            "sessions_per_key", "Concurrent SMTP sessions");
+    private static final Map<String, String> LABELS = Map.ofEntries(Map.entry("label", "Name"),
+            Map.entry("grants", "Permissions"), Map.entry("valid_ips", "Allowed IPs"),
+            Map.entry("subaccount_id", "Subaccount"), Map.entry("expires_at", "Expires"),
+            Map.entry("messages_per_minute", "Messages per minute"), Map.entry("messages_per_day", "Messages per day"),
+            Map.entry("max_recipients", "Recipients per message"), Map.entry("max_message_size", "Largest message"),
+            Map.entry("sessions_per_key", "Concurrent SMTP sessions"), Map.entry("sending_domains", "Sending domains"));
 
     static KeyForm from(Context ctx) {
         return new KeyForm(text(ctx.formParam("label")), List.copyOf(ctx.formParams("grants")),
                 text(ctx.formParam("subaccount")), text(ctx.formParam("valid_ips")), text(ctx.formParam("expires")),
                 text(ctx.formParam("messages_per_minute")), text(ctx.formParam("messages_per_day")),
                 text(ctx.formParam("max_recipients")), text(ctx.formParam("max_message_size")),
-                text(ctx.formParam("sessions_per_key")));
+                text(ctx.formParam("sessions_per_key")), text(ctx.formParam("sending_domains")));
     }
 
     static KeyForm blank() {
-        return new KeyForm("", List.of(), "", "", "", "", "", "", "", "");
+        return new KeyForm("", List.of(), "", "", "", "", "", "", "", "", "");
     }
 
     static KeyForm of(ApiKey k, Map<String, Object> view) {
@@ -51,7 +52,7 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
                 (String) view.get("validIpsText"), (String) view.get("expiresDate"),
                 limitText(k, KeyLimits.Limit.MESSAGES_PER_MINUTE), limitText(k, KeyLimits.Limit.MESSAGES_PER_DAY),
                 limitText(k, KeyLimits.Limit.MAX_RECIPIENTS), limitText(k, KeyLimits.Limit.MAX_MESSAGE_SIZE),
-                limitText(k, KeyLimits.Limit.SESSIONS_PER_KEY));
+                limitText(k, KeyLimits.Limit.SESSIONS_PER_KEY), String.join("\n", k.sendingDomains()));
     }
 
     private static String limitText(ApiKey k, KeyLimits.Limit l) {
@@ -72,13 +73,14 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
     }
 
     KeySpec toSpec(Long subaccountId) {
-        return new KeySpec(label, Grant.parseAll(grants), allowlist(), subaccountId, expiry(), limits());
+        return new KeySpec(label, Grant.parseAll(grants), allowlist(), subaccountId, expiry(), limits(),
+                domains());
     }
 
     /** The changes against {@code current}; an unchanged expiry date leaves the exact expiry instant alone. */
     KeyUpdate toUpdate(ApiKey current, String currentExpiryDate) {
         KeyUpdate u = KeyUpdate.none().withLabel(label).withGrants(Grant.parseAll(grants)).withValidIps(allowlist())
-                .withLimits(limits());
+                .withLimits(limits()).withSendingDomains(domains());
         return expires.equals(currentExpiryDate) ? u : u.withExpiresAt(expiry());
     }
 
@@ -99,6 +101,11 @@ record KeyForm(String label, List<String> grants, String subaccount, String vali
     static String describe(KeyValidationException e) {
         String label = LABELS.getOrDefault(e.field(), e.field());
         return label + ": " + e.getMessage();
+    }
+
+    /** The sending domains typed, one per line (or separated by commas or spaces), in A-label form. */
+    private List<String> domains() {
+        return io.keyrelay.domains.SendingDomainPolicy.normalise(List.of(sendingDomains));
     }
 
     private IpAllowlist allowlist() {

@@ -45,7 +45,7 @@ final class KeyRequests {
             }
         }
         return new KeySpec(label, grants, ips == null ? IpAllowlist.ANY : ips, subaccount(body),
-                expires == null ? null : instant(expires), limits);
+                expires == null ? null : instant(expires), limits, sendingDomains(body));
     }
 
     static KeyUpdate update(JsonNode body) {
@@ -54,6 +54,9 @@ final class KeyRequests {
         if (body.has("valid_ips")) {
             IpAllowlist ips = validIps(body);
             u = u.withValidIps(ips == null ? IpAllowlist.ANY : ips);
+        }
+        if (body.has("sending_domains")) {
+            u = u.withSendingDomains(sendingDomains(body));
         }
         if (body.has("expires_at")) {
             u = u.withExpiresAt(instant(body.get("expires_at")));
@@ -143,6 +146,12 @@ final class KeyRequests {
     private static Set<Grant> grants(JsonNode body) {
         List<String> names = strings(body, "grants");
         return names == null ? null : Grant.parseAll(names);
+    }
+
+    /** {@code sending_domains}: an array of domain names in either IDN form; null or absent: none (any). */
+    private static List<String> sendingDomains(JsonNode body) {
+        List<String> entries = strings(body, "sending_domains");
+        return entries == null ? List.of() : io.keyrelay.domains.SendingDomainPolicy.normalise(entries);
     }
 
     private static IpAllowlist validIps(JsonNode body) {

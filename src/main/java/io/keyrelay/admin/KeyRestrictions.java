@@ -1,6 +1,8 @@
 package io.keyrelay.admin;
 
 import io.keyrelay.config.Sizes;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.SendingDomainPolicy;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyChangePolicy;
 import io.keyrelay.keys.KeyLimits;
@@ -23,10 +25,12 @@ import java.util.function.Function;
  *       caller is;</li>
  *   <li>{@code expires_at}: a caller that expires may not create or set a later expiry, or none;</li>
  *   <li>{@code valid_ips}: a caller with allowed IPs may only set a list whose every block lies inside one of its
- *       own (CIDR containment), never an empty one (any address).</li>
+ *       own (CIDR containment), never an empty one (any address);</li>
+ *   <li>{@code sending_domains}: a caller narrowed to some sending domains may only set a non-empty subset of
+ *       them.</li>
  * </ul>
- * A refusal is a 403 naming the field. Restrictions that keys gain later (sending and recipient domains) belong
- * here as one more check each: a list must be a subset of the caller's, when the caller has one.
+ * A refusal is a 403 naming the field. Restrictions that keys gain later (recipient domains) belong here as one
+ * more check each: a list must be a subset of the caller's, when the caller has one.
  */
 final class KeyRestrictions implements KeyChangePolicy {
     private final ApiKey caller;
@@ -36,6 +40,15 @@ final class KeyRestrictions implements KeyChangePolicy {
     KeyRestrictions(ApiKey caller, Function<ApiKey, SendingLimits> limits) {
         this.caller = caller;
         this.limits = limits;
+    }
+
+    /**
+     * The caller's restrictions, then (when the relay has sending domains) that a key's {@code sending_domains} be
+     * domains of its own account ({@link SendingDomainPolicy}).
+     */
+    static KeyChangePolicy of(ApiKey caller, Function<ApiKey, SendingLimits> limits, DomainService domains) {
+        KeyRestrictions own = new KeyRestrictions(caller, limits);
+        return domains == null ? own : own.andThen(new SendingDomainPolicy(domains));
     }
 
     @Override
@@ -61,6 +74,13 @@ final class KeyRestrictions implements KeyChangePolicy {
             throw refused("expires_at", "this API key expires at " + Times.iso(caller.expiresAt())
                     + ", so it cannot give a key (itself included) " + (after.expiresAt() == null ? "no expiry"
                     : "a later expiry (" + Times.iso(after.expiresAt()) + ")"));
+        }
+        if (!caller.sendingDomains().isEmpty()
+                && (before == null || !before.sendingDomains().equals(after.sendingDomains()))
+                && (after.sendingDomains().isEmpty() || !caller.sendingDomains().containsAll(after.sendingDomains()))) {
+            throw refused("sending_domains", "this API key may send as " + caller.sendingDomains()
+                    + " only, so every entry must be one of those (asked: " + (after.sendingDomains().isEmpty()
+                    ? "any sending domain" : after.sendingDomains()) + ")");
         }
         if ((before == null || !before.validIps().equals(after.validIps())) && !after.validIps().within(caller.validIps())) {
             throw refused("valid_ips", "this API key is limited to " + caller.validIps().asStrings()

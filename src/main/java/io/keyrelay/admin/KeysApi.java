@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.keyrelay.domains.DomainService;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
@@ -40,8 +41,12 @@ final class KeysApi {
     private final AdminAuth auth;
     private final Clock clock;
     private final Function<ApiKey, SendingLimits> limits;
+    private final DomainService domains;
 
-    KeysApi(KeyService keys, AdminAuth auth, Clock clock, Function<ApiKey, SendingLimits> limits) {
+    /** {@code domains} (may be null) checks the sending domains keys are narrowed to. */
+    KeysApi(KeyService keys, AdminAuth auth, Clock clock, Function<ApiKey, SendingLimits> limits,
+            DomainService domains) {
+        this.domains = domains;
         this.keys = keys;
         this.auth = auth;
         this.clock = clock;
@@ -87,8 +92,8 @@ final class KeysApi {
         KeyScope scope = KeyScope.of(caller, asked.subaccountId() != null ? asked.subaccountId() : header);
         caller.requireCanHandOut(asked.grants(), Set.of());
         KeySpec spec = new KeySpec(asked.label(), asked.grants(), asked.validIps(), scope.subaccountForNewKeys(),
-                asked.expiresAt(), asked.limits());
-        CreatedKey created = keys.create(spec, caller.actor(), new KeyRestrictions(caller.key(), limits));
+                asked.expiresAt(), asked.limits(), asked.sendingDomains());
+        CreatedKey created = keys.create(spec, caller.actor(), KeyRestrictions.of(caller.key(), limits, domains));
         ctx.json(Map.of("results", KeyViews.created(created, clock.instant())));
     }
 
@@ -102,7 +107,7 @@ final class KeysApi {
         ApiKey key = find(ctx, scopeOf(caller, ctx));
         KeyUpdate update = KeyRequests.update(jsonBody(ctx));
         update.grants().ifPresent(g -> caller.requireCanHandOut(g, key.grants()));
-        ApiKey updated = keys.update(key.id(), update, caller.actor(), new KeyRestrictions(caller.key(), limits));
+        ApiKey updated = keys.update(key.id(), update, caller.actor(), KeyRestrictions.of(caller.key(), limits, domains));
         ctx.json(Map.of("results", KeyViews.view(updated, clock.instant())));
     }
 

@@ -104,6 +104,14 @@ final class CliErrors implements CommandLine.IParameterExceptionHandler, Command
             hint(err, cl);
             return Main.EXIT_USAGE;
         }
+        if (e instanceof io.keyrelay.domains.DomainException d) {
+            err.println("keyrelay: " + d.getMessage());
+            if (d.kind() == io.keyrelay.domains.DomainException.Kind.INVALID) {
+                hint(err, cl);
+                return Main.EXIT_USAGE;
+            }
+            return Main.EXIT_RUNTIME; // no such domain, one configured already, no master key: not a typo
+        }
         if (e instanceof ConfigException) {
             err.println("keyrelay: " + e.getMessage());
             err.println("keyrelay: every key is in docs/configuration.md; '" + cl.getCommandSpec().root().name()

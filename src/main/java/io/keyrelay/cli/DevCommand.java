@@ -4,6 +4,7 @@ import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.ConfigLoader;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.domains.MasterKeyFile;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.logging.LogOutput;
 import io.keyrelay.logging.QuietStart;
@@ -43,13 +44,13 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         Path dataDir = Path.of(raw.get(Setting.DATA_DIR));
         Path cert = dataDir.resolve("dev-tls/cert.pem");
         Path key = dataDir.resolve("dev-tls/key.pem");
-        Map<Setting, String> devDefaults = Map.of(
+        Map<Setting, String> devDefaults = new java.util.EnumMap<>(Map.of(
                 Setting.SMTP_LISTEN, "127.0.0.1",
                 Setting.SMTP_PORT, "2525",
                 Setting.SMTP_AUTH_PLAINTEXT, "loopback",
                 Setting.SMTP_HOSTNAME, "localhost",
                 Setting.SMTP_TLS_CERT, cert.toString(),
-                Setting.SMTP_TLS_KEY, key.toString());
+                Setting.SMTP_TLS_KEY, key.toString()));
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
         LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
@@ -57,6 +58,15 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
             PrivateFiles.directory(config.dataDir()); // 0700 before the first file goes in
         } catch (java.io.IOException e) {
             throw new ConfigException(Setting.DATA_DIR.key(), "cannot create " + config.dataDir() + ": " + e.getMessage());
+        }
+        if (!raw.isSet(Setting.DKIM_MASTER_KEY)) { // dev keeps its own, so sending domains work at once
+            Path keyFile = MasterKeyFile.in(config.dataDir());
+            try {
+                devDefaults.put(Setting.DKIM_MASTER_KEY, MasterKeyFile.readOrCreate(keyFile));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new ConfigException(Setting.DKIM_MASTER_KEY.key(), "cannot use " + keyFile + ": " + e.getMessage());
+            }
+            config = ConfigLoader.build(raw.withDefaults(devDefaults));
         }
         boolean generated = false;
         if (config.smtp().tls().cert().equals(cert) && !(Files.exists(cert) && Files.exists(key))) {

@@ -3,6 +3,7 @@ package io.keyrelay.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keyrelay.config.Durations;
+import io.keyrelay.domains.SendingDomainPolicy;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.CreatedKey;
@@ -107,6 +108,11 @@ final class KeysCommand {
         @Mixin
         LimitOptions limits;
 
+        @Option(names = "--sending-domain", paramLabel = "DOMAIN",
+                description = "A sending domain of the key's account it may send as; repeatable or comma-separated."
+                        + " None: any of them.")
+        List<String> sendingDomains = new ArrayList<>();
+
         @Option(names = "--json", description = "Print one JSON object instead of text.")
         boolean json;
 
@@ -114,13 +120,14 @@ final class KeysCommand {
         void run(Stores stores) {
             Instant now = stores.keyService.clock().instant();
             KeySpec spec = new KeySpec(label, Grant.parseAll(grants), allowlist(allowedIps), subaccount,
-                    expires == null ? null : parseExpiry(expires, now), limits.toLimits());
-            CreatedKey created = stores.keyService.create(spec, actor());
+                    expires == null ? null : parseExpiry(expires, now), limits.toLimits(),
+                    SendingDomainPolicy.normalise(sendingDomains));
+            CreatedKey created = stores.keyService.create(spec, actor(), new SendingDomainPolicy(stores.domains));
             if (json) {
                 Map<String, Object> all = KeyViews.created(created, now);
                 Map<String, Object> m = new java.util.LinkedHashMap<>();
                 for (String k : List.of("id", "key", "short_key", "label", "grants", "valid_ips", "subaccount_id",
-                        "expires_at", "limits")) {
+                        "expires_at", "limits", "sending_domains")) {
                     m.put(k, all.get(k));
                 }
                 printJson(m);
@@ -139,6 +146,8 @@ final class KeysCommand {
             o.println("  subaccount:  " + (k.subaccountId() == null ? "none (primary account)" : k.subaccountId()));
             o.println("  expires:     " + (k.expiresAt() == null ? "never" : Times.iso(k.expiresAt())));
             o.println("  limits:      " + limitsText(k.limits()));
+            o.println("  sends as:    " + (k.sendingDomains().isEmpty() ? "any sending domain of its account"
+                    : String.join(", ", k.sendingDomains())));
             if (k.has(Grant.SMTP_INJECT)) {
                 o.println();
                 o.println("Send mail with SMTP AUTH: username SMTP_Injection, password = the key.");
@@ -232,6 +241,18 @@ final class KeysCommand {
         @ArgGroup(exclusive = true)
         ExpiryChange expiry;
 
+        @ArgGroup(exclusive = true)
+        DomainChange domains;
+
+        static final class DomainChange {
+            @Option(names = "--sending-domain", paramLabel = "DOMAIN",
+                    description = "Replace the sending domains the key may send as; repeatable or comma-separated.")
+            List<String> sendingDomains;
+
+            @Option(names = "--clear-sending-domains", description = "Let the key send as any domain of its account.")
+            boolean clear;
+        }
+
         static final class IpChange {
             @Option(names = "--allowed-ip", paramLabel = "CIDR", description = "Replace the allowed IPs; repeatable.")
             List<String> allowedIps;
@@ -270,12 +291,16 @@ final class KeysCommand {
             if (expiry != null) {
                 u = u.withExpiresAt(expiry.never ? null : parseExpiry(expiry.expires, now));
             }
+            if (domains != null) {
+                u = u.withSendingDomains(domains.clear ? List.of() : SendingDomainPolicy.normalise(domains.sendingDomains));
+            }
             u = limits.applyTo(u);
             if (u.isEmpty()) {
                 throw new KeyValidationException("update", "nothing to change: give --label, --grant, --allowed-ip,"
-                        + " --clear-allowed-ips, --expires, --no-expiry or a limit (--messages-per-minute …)");
+                        + " --clear-allowed-ips, --expires, --no-expiry, --sending-domain, --clear-sending-domains or"
+                        + " a limit (--messages-per-minute …)");
             }
-            ApiKey k = stores.keyService.update(id, u, actor());
+            ApiKey k = stores.keyService.update(id, u, actor(), new SendingDomainPolicy(stores.domains));
             if (json) {
                 printJson(KeyViews.view(k, now));
             } else {

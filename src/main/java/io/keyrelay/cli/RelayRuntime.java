@@ -11,6 +11,14 @@ import io.keyrelay.cluster.RedisAuthFailures;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
+import io.keyrelay.domains.DomainRechecker;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.JdbcDomainStore;
+import io.keyrelay.domains.MasterKey;
+import io.keyrelay.domains.MasterKeyFile;
+import io.keyrelay.domains.SendingDomain;
 import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyAuthenticator;
@@ -69,6 +77,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final KeyService keyService;
     private final KeyLookup keyLookup;
     private final KeyAuthenticator authenticator;
+    private final DomainService domains;
     private final UsageRecorder usage;
     private final AuditQueue audit;
     private final MessageLimiter limiter;
@@ -104,6 +113,8 @@ public final class RelayRuntime implements AutoCloseable {
             keyStore = new JdbcKeyStore(database.dataSource());
             KeyHasher hasher = KeyHasher.hmacSha256(config.keys().pepper());
             keyService = new KeyService(keyStore, hasher, new KeyGenerator(), clock);
+            domains = domainService(config, database, clock);
+            push(new DomainRechecker(domains, config.domains().recheck()).start());
             keyLookup = new KeyLookup(keyStore, config.cache(), Ticker.systemTicker(),
                     Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("key-refresh-", 0).factory()));
             keyService.onChange(keyLookup::invalidate);
@@ -172,7 +183,7 @@ public final class RelayRuntime implements AutoCloseable {
                             Readiness.note("change notifications down: polling for key changes",
                                     () -> changes == null || changes.connected()))), clock, throttle,
                     limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
-                            smtp.implicitTlsPort(), config.smtp().auth().usernames())), tls).start())
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
@@ -188,6 +199,33 @@ public final class RelayRuntime implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The sending-domain service. Refuses to start, naming {@code dkim.master_key}, when the store holds domains and
+     * no master key is set, or when the one set does not open their DKIM keys (another key was configured before):
+     * such a relay could sign nothing, and would find out only at the first message.
+     */
+    static DomainService domainService(RelayConfig config, Database database, Clock clock) {
+        JdbcDomainStore store = new JdbcDomainStore(database.dataSource());
+        String configured = config.domains().masterKey();
+        DkimKeyring keyring = new DkimKeyring(configured == null ? null : MasterKey.parse(configured), clock);
+        List<SendingDomain> all = store.list();
+        if (!keyring.configured() && all.stream().anyMatch(d -> !d.keys().isEmpty())) {
+            throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "is required: the store holds " + all.size()
+                    + " sending domain(s) whose DKIM private keys are sealed under it (set it to the key used when"
+                    + " they were created; keyrelay dev keeps its own in data_dir/" + MasterKeyFile.NAME + ")");
+        }
+        all.stream().flatMap(d -> d.keys().stream()).findFirst().ifPresent(k -> {
+            try {
+                keyring.privateKey(k);
+            } catch (MasterKey.WrongKeyException e) {
+                throw new ConfigException(DkimKeyring.MASTER_KEY_SETTING, "does not open the DKIM key of "
+                        + k.recordName() + ": " + e.getMessage());
+            }
+        });
+        RelayConfig.SendingDomains c = config.domains();
+        return new DomainService(store, keyring, DnsTxtLookup.using(c.dnsServers(), c.dnsTimeout()), clock);
     }
 
     private static ServerTls serverTls(RelayConfig.Tls tls) {
@@ -217,6 +255,10 @@ public final class RelayRuntime implements AutoCloseable {
 
     public KeyService keyService() {
         return keyService;
+    }
+
+    public DomainService domains() {
+        return domains;
     }
 
     public KeyLookup keyLookup() {

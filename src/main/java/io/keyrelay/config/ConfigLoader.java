@@ -227,13 +227,16 @@ public final class ConfigLoader {
                 v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
                 v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
                 v.positiveDuration(Setting.QUEUE_MAX_AGE));
+        var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
+                v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
+                v.positiveDuration(Setting.DNS_TIMEOUT));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
                 v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
                 redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
-                cluster, queue);
+                cluster, queue, domains);
     }
 
     private static String localHostName() {
@@ -289,7 +292,7 @@ public final class ConfigLoader {
     }
 
     private static String yamlScalar(Setting s, String value) {
-        if (s == Setting.SMTP_AUTH_USERNAMES || s == Setting.SMTP_PROXY_TRUSTED) {
+        if (s == Setting.SMTP_AUTH_USERNAMES || s == Setting.SMTP_PROXY_TRUSTED || s == Setting.DNS_SERVERS) {
             List<String> items = Arrays.stream(value.split(",")).map(String::strip).filter(x -> !x.isEmpty())
                     .map(ConfigLoader::quote).toList();
             return "[" + String.join(", ", items) + "]";
@@ -422,6 +425,69 @@ public final class ConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(s.key(), e.getMessage());
             }
+        }
+
+        /** {@code host} or {@code host:port} entries ({@code [v6]:port}; a bare IPv6 literal takes the default port). */
+        List<java.net.InetSocketAddress> servers(Setting s, int defaultPort) {
+            List<java.net.InetSocketAddress> out = new ArrayList<>();
+            for (String item : list(s)) {
+                String host = item;
+                int port = defaultPort;
+                int colon = item.lastIndexOf(':');
+                if (item.startsWith("[")) {
+                    int close = item.indexOf(']');
+                    if (close < 0) {
+                        throw new ConfigException(s.key(), "'" + item + "' has no closing ]");
+                    }
+                    host = item.substring(1, close);
+                    String rest = item.substring(close + 1);
+                    if (!rest.isEmpty()) {
+                        if (!rest.startsWith(":")) {
+                            throw new ConfigException(s.key(), "'" + item + "' is not host or host:port");
+                        }
+                        port = serverPort(s, item, rest.substring(1));
+                    }
+                } else if (colon >= 0 && item.indexOf(':') == colon) {
+                    host = item.substring(0, colon);
+                    port = serverPort(s, item, item.substring(colon + 1));
+                }
+                if (!host.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]+")) {
+                    throw new ConfigException(s.key(), "'" + item + "' is not a host name or address");
+                }
+                java.net.InetSocketAddress a = new java.net.InetSocketAddress(host, port);
+                if (a.isUnresolved()) {
+                    throw new ConfigException(s.key(), "'" + item + "': " + host + " cannot be resolved");
+                }
+                out.add(a);
+            }
+            return out;
+        }
+
+        private static int serverPort(Setting s, String item, String text) {
+            long p = Ascii.parseDigits(text, 5);
+            if (p < 1 || p > 65535) {
+                throw new ConfigException(s.key(), "'" + item + "' has no valid port");
+            }
+            return (int) p;
+        }
+
+        /** Base64 of exactly {@code bytes} bytes, or null when unset; an error never shows the value. */
+        String secretKey(Setting s, int bytes) {
+            String v = optional(s);
+            if (v == null) {
+                return null;
+            }
+            byte[] raw;
+            try {
+                raw = java.util.Base64.getDecoder().decode(v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(s.key(), "is not base64 (make one with: openssl rand -base64 " + bytes + ")");
+            }
+            if (raw.length != bytes) {
+                throw new ConfigException(s.key(), "is " + raw.length + " bytes, not " + bytes
+                        + " (make one with: openssl rand -base64 " + bytes + ")");
+            }
+            return v;
         }
 
         boolean bool(Setting s) {

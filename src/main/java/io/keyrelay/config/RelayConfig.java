@@ -12,7 +12,8 @@ import java.util.Locale;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, Queue queue) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, Queue queue,
+        SendingDomains domains) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -141,6 +142,24 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      * (zero: at once); at most {@code trackedAddresses} addresses are remembered.
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
+
+    /**
+     * Sending domains and their DKIM keys: {@code masterKey} is the base64 of the 32-byte key the private keys are
+     * sealed under, checked for its length (null when unset); {@code recheck} is how often their records are looked
+     * up again; {@code dnsServers} (empty: the system's resolvers) and {@code dnsTimeout} are for those look-ups.
+     */
+    public record SendingDomains(String masterKey, Duration recheck, List<java.net.InetSocketAddress> dnsServers,
+            Duration dnsTimeout) {
+        public SendingDomains {
+            dnsServers = List.copyOf(dnsServers);
+        }
+
+        @Override
+        public String toString() {
+            return "SendingDomains[masterKey=" + Secrets.mask(masterKey) + ", recheck=" + recheck + ", dnsServers="
+                    + dnsServers + ", dnsTimeout=" + dnsTimeout + "]";
+        }
+    }
 
     /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
     public record Audit(int queueSize) {}

@@ -108,6 +108,21 @@ public enum Setting {
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
                     + " so one key cannot hold every downstream connection. 0: unlimited. Counted per relay node."),
 
+    DKIM_MASTER_KEY("dkim.master_key", "", true,
+            "Secret under which DKIM private keys are stored (AES-256-GCM): 32 random bytes in base64 (openssl rand"
+                    + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
+                    + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
+
+    SENDING_DOMAINS_RECHECK("sending_domains.recheck", "24h", false,
+            "How often each sending domain's DKIM records are looked up again. A domain is marked unverified only"
+                    + " on an answer that says so (no such name, no record, another key), never on a timeout or"
+                    + " SERVFAIL, which keep its status."),
+    DNS_SERVERS("dns.servers", "", false,
+            "DNS servers for sending-domain verification: host or host:port, comma-separated ([2001:db8::53]:5353"
+                    + " for IPv6 with a port). Empty: the system's resolvers (/etc/resolv.conf)."),
+    DNS_TIMEOUT("dns.timeout", "5s", false, "How long a DNS look-up may take, over every server, before it counts"
+            + " as no answer."),
+
     AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
                     + " keyrelay_audit_events_dropped_total and reported in the log."),

@@ -11,7 +11,8 @@ import java.util.Set;
  * <p>{@code keyHash} is the hex SHA-256 (or HMAC-SHA-256) of the secret; it is an internal lookup handle and is
  * never shown by any admin surface. Nullable fields: {@code subaccountId}, {@code lastUsedAt},
  * {@code lastUsedIp}, {@code expiresAt}, {@code revokedAt}. {@code limits} are the key's own sending limits
- * ({@link KeyLimits#DEFAULTS} when it has none).
+ * ({@link KeyLimits#DEFAULTS} when it has none). {@code sendingDomains} narrows the sending domains of its account that
+ * it may send as (A-label domains, sorted; empty: any of them).
  */
 public record ApiKey(
         String id,
@@ -27,9 +28,12 @@ public record ApiKey(
         String lastUsedIp,
         Instant expiresAt,
         Instant revokedAt,
-        KeyLimits limits) {
+        KeyLimits limits,
+        java.util.List<String> sendingDomains) {
 
     public ApiKey {
+        sendingDomains = sendingDomains == null ? java.util.List.of()
+                : sendingDomains.stream().distinct().sorted().toList();
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(shortKey, "shortKey");
@@ -39,6 +43,14 @@ public record ApiKey(
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(updatedAt, "updatedAt");
         limits = Objects.requireNonNullElse(limits, KeyLimits.DEFAULTS);
+    }
+
+    /** A key that may send as any sending domain of its account. */
+    public ApiKey(String id, String label, String shortKey, String keyHash, Set<Grant> grants, IpAllowlist validIps,
+            Long subaccountId, Instant createdAt, Instant updatedAt, Instant lastUsedAt, String lastUsedIp,
+            Instant expiresAt, Instant revokedAt, KeyLimits limits) {
+        this(id, label, shortKey, keyHash, grants, validIps, subaccountId, createdAt, updatedAt, lastUsedAt, lastUsedIp,
+                expiresAt, revokedAt, limits, java.util.List.of());
     }
 
     /** A key with the relay's default limits. */
@@ -79,6 +91,7 @@ public record ApiKey(
         // keyHash left out on purpose: listings and logs never need it.
         return "ApiKey[id=" + id + ", label=" + label + ", shortKey=" + shortKey + ", grants=" + grantNames()
                 + ", validIps=" + validIps.asStrings() + ", subaccountId=" + subaccountId
-                + (limits.allDefault() ? "" : ", limits=" + limits.describe()) + "]";
+                + (limits.allDefault() ? "" : ", limits=" + limits.describe())
+                + (sendingDomains.isEmpty() ? "" : ", sendingDomains=" + sendingDomains) + "]";
     }
 }

@@ -11,13 +11,16 @@ import java.util.stream.Collectors;
  * A permission an API key holds, named as SparkPost names it.
  *
  * <p>keyrelay acts on {@link #SMTP_INJECT} (SMTP AUTH), {@link #API_KEYS_MANAGE} and {@link #API_KEYS_VIEW}
- * (the key API and console) and {@link #METRICS_VIEW}; the transmission grants are kept so keys created here
+ * (the key API and console), {@link #SENDING_DOMAINS_MANAGE} and {@link #SENDING_DOMAINS_VIEW} (the sending-domain
+ * API and console page) and {@link #METRICS_VIEW}; the transmission grants are kept so keys created here
  * carry the same permission set as their SparkPost twins.
  */
 public enum Grant {
     API_KEYS_MANAGE("api_keys/manage", "Create, update and revoke API keys"),
     API_KEYS_VIEW("api_keys/view", "List and read API keys"),
     METRICS_VIEW("metrics/view", "Read metrics"),
+    SENDING_DOMAINS_MANAGE("sending_domains/manage", "Create, verify, update and delete sending domains"),
+    SENDING_DOMAINS_VIEW("sending_domains/view", "List and read sending domains"),
     SMTP_INJECT("smtp/inject", "Send mail through SMTP"),
     TRANSMISSIONS_MODIFY("transmissions/modify", "Send transmissions"),
     TRANSMISSIONS_VIEW("transmissions/view", "Read transmissions");

@@ -27,7 +27,8 @@ import javax.sql.DataSource;
 public final class JdbcKeyStore implements KeyStore {
     private static final String COLUMNS = "id, label, short_key, key_hash, grants, valid_ips, subaccount_id,"
             + " created_at, updated_at, last_used_at, last_used_ip, expires_at, revoked_at,"
-            + " messages_per_minute, messages_per_day, max_recipients, max_message_size, sessions_per_key";
+            + " messages_per_minute, messages_per_day, max_recipients, max_message_size, sessions_per_key,"
+            + " sending_domains";
 
     private final DataSource dataSource;
 
@@ -39,7 +40,7 @@ public final class JdbcKeyStore implements KeyStore {
     public long insert(ApiKey k, AuditEvent event) {
         return inTransaction("insert key", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, k.id());
                 ps.setString(2, k.label());
                 ps.setString(3, k.shortKey());
@@ -54,6 +55,7 @@ public final class JdbcKeyStore implements KeyStore {
                 setInstant(ps, 12, k.expiresAt());
                 setInstant(ps, 13, k.revokedAt());
                 setLimits(ps, 14, k.limits());
+                ps.setString(14 + KeyLimits.Limit.values().length, joinDomains(k.sendingDomains()));
                 ps.executeUpdate();
             }
             long change = noteChange(c, k.keyHash());
@@ -67,7 +69,7 @@ public final class JdbcKeyStore implements KeyStore {
         return inTransaction("update key", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET label = ?, grants = ?, valid_ips = ?,"
                     + " expires_at = ?, revoked_at = ?, updated_at = ?, messages_per_minute = ?, messages_per_day = ?,"
-                    + " max_recipients = ?, max_message_size = ?, sessions_per_key = ? WHERE id = ?")) {
+                    + " max_recipients = ?, max_message_size = ?, sessions_per_key = ?, sending_domains = ? WHERE id = ?")) {
                 ps.setString(1, k.label());
                 ps.setString(2, joinGrants(k.grants()));
                 ps.setString(3, String.join(",", k.validIps().asStrings()));
@@ -75,7 +77,8 @@ public final class JdbcKeyStore implements KeyStore {
                 setInstant(ps, 5, k.revokedAt());
                 setInstant(ps, 6, k.updatedAt());
                 setLimits(ps, 7, k.limits());
-                ps.setString(7 + KeyLimits.Limit.values().length, k.id());
+                ps.setString(7 + KeyLimits.Limit.values().length, joinDomains(k.sendingDomains()));
+                ps.setString(8 + KeyLimits.Limit.values().length, k.id());
                 if (ps.executeUpdate() != 1) {
                     throw new KeyNotFoundException(k.id());
                 }
@@ -338,7 +341,8 @@ public final class JdbcKeyStore implements KeyStore {
                 instant(rs, 12),
                 instant(rs, 13),
                 new KeyLimits(nullableLong(rs, 14), nullableLong(rs, 15), nullableLong(rs, 16), nullableLong(rs, 17),
-                        nullableLong(rs, 18)));
+                        nullableLong(rs, 18)),
+                splitList(rs.getString(19)));
     }
 
     /** The limits into consecutive parameters (in {@link KeyLimits.Limit} order, as in the SQL), from {@code first}. */
@@ -360,6 +364,11 @@ public final class JdbcKeyStore implements KeyStore {
 
     private static List<String> splitList(String s) {
         return s == null || s.isEmpty() ? List.of() : Arrays.asList(s.split(","));
+    }
+
+    /** Null for none, so a key made before V9 and one with an empty list read the same. */
+    private static String joinDomains(List<String> domains) {
+        return domains.isEmpty() ? null : String.join(",", domains);
     }
 
     private static String joinGrants(Set<Grant> grants) {

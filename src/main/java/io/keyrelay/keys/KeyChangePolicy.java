@@ -18,4 +18,12 @@ public interface KeyChangePolicy {
      * @param after the key as it would be stored
      */
     void check(ApiKey before, ApiKey after);
+
+    /** This rule, then {@code next}. */
+    default KeyChangePolicy andThen(KeyChangePolicy next) {
+        return (before, after) -> {
+            check(before, after);
+            next.check(before, after);
+        };
+    }
 }

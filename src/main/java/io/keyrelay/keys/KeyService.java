@@ -24,6 +24,8 @@ public final class KeyService {
     public static final int MAX_LABEL_LENGTH = 1024;
     /** Most allowed-IP entries per key: the longest entry (an IPv6 /128, 43 characters) times this fits the column. */
     public static final int MAX_VALID_IPS = 400;
+    /** Most sending domains a key may be narrowed to: each up to 253 characters and a comma fits the column. */
+    public static final int MAX_SENDING_DOMAINS = 50;
     /** The latest expiry accepted: both databases store it, and anything later is a typo. */
     static final Instant MAX_EXPIRY = Instant.parse("9999-12-31T23:59:59Z");
 
@@ -65,6 +67,7 @@ public final class KeyService {
         }
         validSubaccount(spec.subaccountId());
         validIps(spec.validIps());
+        validSendingDomains(spec.sendingDomains());
         Instant now = clock.instant();
         if (spec.expiresAt() != null && !spec.expiresAt().isAfter(now)) {
             throw new KeyValidationException("expires_at", "expires_at " + Times.iso(spec.expiresAt()) + " is not in the future");
@@ -74,7 +77,7 @@ public final class KeyService {
             String secret = generator.newKey();
             ApiKey key = new ApiKey(generator.newId(), label, KeyGenerator.shortKeyOf(secret), hasher.hash(secret),
                     spec.grants(), spec.validIps(), spec.subaccountId(), now, now, null, null, spec.expiresAt(), null,
-                    spec.limits());
+                    spec.limits(), spec.sendingDomains());
             if (attempt == 0) {
                 policy.check(null, key);
             }
@@ -138,7 +141,9 @@ public final class KeyService {
         validExpiry(expires);
         KeyLimits limits = update.applyLimits(old.limits());
         ApiKey updated = new ApiKey(old.id(), label, old.shortKey(), old.keyHash(), grants, ips, old.subaccountId(),
-                old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null, limits);
+                old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), expires, null, limits,
+                update.sendingDomains().orElse(old.sendingDomains()));
+        validSendingDomains(updated.sendingDomains());
         String diff = diff(old, updated);
         if (diff.isEmpty()) {
             return old;
@@ -159,7 +164,7 @@ public final class KeyService {
         Instant now = clock.instant();
         ApiKey revoked = new ApiKey(old.id(), old.label(), old.shortKey(), old.keyHash(), old.grants(), old.validIps(),
                 old.subaccountId(), old.createdAt(), now, old.lastUsedAt(), old.lastUsedIp(), old.expiresAt(), now,
-                old.limits());
+                old.limits(), old.sendingDomains());
         long notice = store.update(revoked, event(now, actor, AuditEvent.KEY_REVOKED, revoked, null));
         log.info("API key revoked: id={} short_key={} by {}", revoked.id(), revoked.shortKey(), actor);
         fire(revoked.keyHash(), notice);
@@ -236,6 +241,13 @@ public final class KeyService {
         }
     }
 
+    private static void validSendingDomains(List<String> domains) {
+        if (domains.size() > MAX_SENDING_DOMAINS) {
+            throw new KeyValidationException("sending_domains", "sending_domains has " + domains.size()
+                    + " entries; at most " + MAX_SENDING_DOMAINS + " are allowed");
+        }
+    }
+
     private static void validExpiry(Instant expires) {
         if (expires != null && expires.isAfter(MAX_EXPIRY)) {
             throw new KeyValidationException("expires_at", "expires_at " + expires + " is after " + MAX_EXPIRY);
@@ -259,7 +271,12 @@ public final class KeyService {
         return "label=" + LogText.quote(k.label()) + " grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
                 + (k.subaccountId() == null ? "" : " subaccount_id=" + k.subaccountId())
                 + (k.expiresAt() == null ? "" : " expires_at=" + Times.iso(k.expiresAt()))
-                + (k.limits().allDefault() ? "" : " " + k.limits().describe());
+                + (k.limits().allDefault() ? "" : " " + k.limits().describe())
+                + (k.sendingDomains().isEmpty() ? "" : " sending_domains=" + k.sendingDomains());
+    }
+
+    private static String domainsText(ApiKey k) {
+        return k.sendingDomains().isEmpty() ? "any" : k.sendingDomains().toString();
     }
 
     private static String limitText(KeyLimits.Limit l, Long v) {
@@ -279,6 +296,9 @@ public final class KeyService {
         }
         if (!Objects.equals(a.expiresAt(), b.expiresAt())) {
             parts.add("expires_at: " + Times.iso(a.expiresAt()) + " -> " + Times.iso(b.expiresAt()));
+        }
+        if (!a.sendingDomains().equals(b.sendingDomains())) {
+            parts.add("sending_domains: " + domainsText(a) + " -> " + domainsText(b));
         }
         for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
             Long from = l.get(a.limits());

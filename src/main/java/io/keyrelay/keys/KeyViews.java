@@ -29,6 +29,7 @@ public final class KeyViews {
         m.put("revoked_at", str(k.revokedAt()));
         m.put("status", k.status(now));
         m.put("limits", limits(k.limits()));
+        m.put("sending_domains", k.sendingDomains());
         return m;
     }
 

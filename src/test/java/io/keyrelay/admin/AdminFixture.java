@@ -1,6 +1,11 @@
 package io.keyrelay.admin;
 
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DnsTxtLookup;
+import io.keyrelay.domains.DomainService;
+import io.keyrelay.domains.JdbcDomainStore;
+import io.keyrelay.domains.MasterKey;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.CreatedKey;
 import io.keyrelay.keys.Grant;
@@ -43,6 +48,8 @@ final class AdminFixture implements AutoCloseable {
     final KeyService keys;
     final KeyLookup lookup;
     final KeyAuthenticator authenticator;
+    final DomainService domains;
+    final MasterKey masterKey = MasterKey.generate();
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final MutableClock clock = MutableClock.startingNow();
     final AtomicReference<Optional<String>> notReady = new AtomicReference<>(Optional.empty());
@@ -51,6 +58,12 @@ final class AdminFixture implements AutoCloseable {
     HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
     private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config, RelayConfig.AuthLimits limits) {
+        this(kind, dir, config, limits, null);
+    }
+
+    /** {@code dns} answers sending-domain verifications (null: a port where nothing answers). */
+    private AdminFixture(TestDatabases.Kind kind, Path dir, RelayConfig.Admin config, RelayConfig.AuthLimits limits,
+            DnsTxtLookup dns) {
         testDb = TestDatabases.create(kind, dir);
         database = Database.open(testDb.db(), testDb.dataDir());
         database.migrate();
@@ -61,13 +74,30 @@ final class AdminFixture implements AutoCloseable {
         keys.onChange(lookup::invalidate);
         authenticator = new KeyAuthenticator(KeyHasher.sha256(), lookup, clock, null);
         serverMetrics = ServerMetrics.bind(registry, database.hikari(), lookup);
+        domains = new DomainService(new JdbcDomainStore(database.dataSource()), new DkimKeyring(masterKey, clock),
+                dns == null ? DnsTxtLookup.using(List.of(new java.net.InetSocketAddress("127.0.0.1", 9)),
+                        Duration.ofMillis(200)) : dns, clock);
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
-                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep));
+                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, null, domains);
         server = AdminServer.onPort(config, ctx, 0).start();
+    }
+
+    private static final java.util.function.Function<io.keyrelay.keys.ApiKey, io.keyrelay.limits.SendingLimits>
+            DEFAULT_LIMITS = defaultLimits();
+
+    private static java.util.function.Function<io.keyrelay.keys.ApiKey, io.keyrelay.limits.SendingLimits> defaultLimits() {
+        RelayConfig defaults = io.keyrelay.config.ConfigLoader.build(
+                new io.keyrelay.config.ConfigLoader.Raw(java.util.Map.of(), List.of()));
+        return k -> io.keyrelay.limits.SendingLimits.of(k.limits(), defaults.limits(), defaults.smtp());
     }
 
     static AdminFixture start(TestDatabases.Kind kind, Path dir) {
         return new AdminFixture(kind, dir, defaultConfig(), null);
+    }
+
+    /** With sending-domain verification asking {@code dns}. */
+    static AdminFixture withDns(TestDatabases.Kind kind, Path dir, DnsTxtLookup dns) {
+        return new AdminFixture(kind, dir, defaultConfig(), null, dns);
     }
 
     /** With this admin configuration (its port is ignored: the server takes an ephemeral one). */

@@ -29,6 +29,7 @@ class DevModeIT {
         Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port), "KEYRELAY_ADMIN_PORT", "0",
                 "KEYRELAY_CLUSTER_NODE_NAME", "dev-1");
         String key;
+        String masterKeyText;
         try (RelayProcess dev = RelayProcess.start(dir, List.of(), env, "dev")) {
             dev.awaitLine(l -> l.contains("Stop with Ctrl-C."), Duration.ofSeconds(60));
             String out = String.join("\n", dev.stdout());
@@ -37,6 +38,12 @@ class DevModeIT {
             key = m.group(1);
             assertThat(out).contains("127.0.0.1:" + port).contains("curl").contains("SMTP_Injection:" + key);
             assertThat(Files.exists(dir.resolve("data/dev-tls/cert.pem"))).isTrue();
+            Path masterKey = dir.resolve("data/dkim-master.key");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(masterKey)))
+                    .as("dev mode's dkim.master_key is readable by keyrelay's user only").isEqualTo("rw-------");
+            masterKeyText = Files.readString(masterKey).strip();
+            assertThat(java.util.Base64.getDecoder().decode(masterKeyText)).hasSize(32);
+            assertThat(String.join("\n", dev.stderr()) + out).doesNotContain(masterKeyText);
             assertThat(String.join("\n", dev.stderr())).as("the key is never logged").doesNotContain(key);
 
             byte[] message = "From: app@example.com\r\nTo: you@example.com\r\nSubject: hi\r\n\r\nIt works.\r\n"
@@ -72,6 +79,8 @@ class DevModeIT {
             again.awaitLine(l -> l.contains("Stop with Ctrl-C."), Duration.ofSeconds(60));
             String out = String.join("\n", again.stdout());
             assertThat(out).doesNotContain(key).contains("Keys exist already");
+            assertThat(Files.readString(dir.resolve("data/dkim-master.key")).strip())
+                    .as("the second start keeps the master key the first one made").isEqualTo(masterKeyText);
             again.terminate(Duration.ofSeconds(30));
         }
     }

@@ -158,6 +158,12 @@ class ConfigLoaderTest {
         "KEYRELAY_LIMITS_AUTH_TRACKED_ADDRESSES|10|limits.auth_tracked_addresses: 10 is out of range",
         "KEYRELAY_LIMITS_MESSAGES_PER_MINUTE|-1|limits.messages_per_minute: -1 is out of range (0 to 1000000000)",
         "KEYRELAY_LIMITS_MESSAGES_PER_DAY|lots|limits.messages_per_day: lots is not a whole number",
+        "KEYRELAY_DNS_SERVERS|127.0.0.1:0|dns.servers: '127.0.0.1:0' has no valid port",
+        "KEYRELAY_DNS_SERVERS|[::1|dns.servers: '[::1' has no closing ]",
+        "KEYRELAY_DNS_SERVERS|dns_server|dns.servers: 'dns_server' is not a host name or address",
+        "KEYRELAY_SENDING_DOMAINS_RECHECK|0s|sending_domains.recheck: 0s must be longer than zero",
+        "KEYRELAY_DKIM_MASTER_KEY|c2hvcnQ=|dkim.master_key: is 5 bytes, not 32",
+        "KEYRELAY_DKIM_MASTER_KEY|not base64!|dkim.master_key: is not base64",
         "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",
         "KEYRELAY_CLUSTER_NODE_NAME|node a|cluster.node_name: node a is not a node name",
         "KEYRELAY_CLUSTER_NODE_NAME|-a|cluster.node_name: -a is not a node name",
@@ -171,6 +177,20 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(message);
+    }
+
+    @Test
+    void sendingDomains_dnsServersAndRecheck_areRead() {
+        RelayConfig d = ConfigLoader.load(null, Map.of());
+        assertThat(d.domains().dnsServers()).isEmpty();
+        assertThat(d.domains().recheck()).isEqualTo(java.time.Duration.ofHours(24));
+        assertThat(d.domains().masterKey()).isNull();
+        RelayConfig c = ConfigLoader.load(null, Map.of("KEYRELAY_DNS_SERVERS", "127.0.0.1, 127.0.0.2:5353, [::1]:53,::1",
+                "KEYRELAY_SENDING_DOMAINS_RECHECK", "1h", "KEYRELAY_DNS_TIMEOUT", "2s"));
+        assertThat(c.domains().dnsServers()).extracting(a -> a.getAddress().getHostAddress() + "/" + a.getPort())
+                .containsExactly("127.0.0.1/53", "127.0.0.2/5353", "0:0:0:0:0:0:0:1/53", "0:0:0:0:0:0:0:1/53");
+        assertThat(c.domains().recheck()).isEqualTo(java.time.Duration.ofHours(1));
+        assertThat(c.domains().dnsTimeout()).isEqualTo(java.time.Duration.ofSeconds(2));
     }
 
     @Test
@@ -238,9 +258,12 @@ class ConfigLoaderTest {
                 "KEYRELAY_KEYS_PEPPER", "pepper-secret",
                 "KEYRELAY_DOWNSTREAM_USERNAME", "relay",
                 "KEYRELAY_DOWNSTREAM_PASSWORD", "downstream-secret",
+                "KEYRELAY_DKIM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                 "KEYRELAY_DB_URL", "jdbc:postgresql://db/k?user=k&password=url-secret"));
         String printed = ConfigLoader.print(raw);
-        assertThat(printed).doesNotContain("hunter2", "pepper-secret", "downstream-secret", "url-secret");
+        assertThat(printed).doesNotContain("hunter2", "pepper-secret", "downstream-secret", "url-secret",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+        assertThat(printed).contains("master_key: \"****\"");
         assertThat(printed).contains("password: \"****\"", "pepper: \"****\"", "password=****");
         assertThat(printed).contains("port: 587  # default");
     }

@@ -67,7 +67,7 @@ class QueueBounceIT {
             MultipartReport report = (MultipartReport) m.getContent();
             assertThat(report.getText()).contains("<bad@example.net>: 550 5.1.1 <bad@example.net>: no such user")
                     .contains(id).doesNotContain("ok@example.net");
-            DeliveryStatus status = report.getDeliveryStatus();
+            DeliveryStatus status = ((DeliveryStatus) report.getReport());
             assertThat(status.getMessageDSN().getHeader("Reporting-MTA")[0]).isEqualTo("dns; relay.test");
             assertThat(status.getMessageDSN().getHeader("X-Keyrelay-Queue-ID")[0]).isEqualTo(id);
             assertThat(status.getRecipientDSNCount()).isEqualTo(1);

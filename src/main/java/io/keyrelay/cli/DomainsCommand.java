@@ -1,0 +1,282 @@
+package io.keyrelay.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.keyrelay.domains.DkimKey;
+import io.keyrelay.domains.DomainName;
+import io.keyrelay.domains.DomainSpec;
+import io.keyrelay.domains.DomainVerifier;
+import io.keyrelay.domains.DomainViews;
+import io.keyrelay.domains.SendingDomain;
+import io.keyrelay.keys.Actor;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code keyrelay domains …}: manage sending domains and their DKIM keys in the store the relay uses. */
+@Command(name = "domains", description = "Add, list, show, verify, delete sending domains and rotate their DKIM keys.",
+        subcommands = {DomainsCommand.Add.class, DomainsCommand.ListDomains.class, DomainsCommand.Show.class,
+                DomainsCommand.Verify.class, DomainsCommand.Delete.class, DomainsCommand.RotateDkim.class})
+final class DomainsCommand {
+
+    /** Shared plumbing: output, JSON, the store, the actor. */
+    abstract static class DomainCommand extends ConfigOption implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--json", description = "Print JSON instead of text.")
+        boolean json;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        @Override
+        public final Integer call() {
+            try (Stores stores = Stores.open(config())) {
+                return run(stores);
+            }
+        }
+
+        abstract int run(Stores stores);
+
+        /** The operating system user who ran the command (the one behind {@code sudo} when there is one). */
+        Actor actor() {
+            String user = env().get("SUDO_USER");
+            if (user == null || user.isBlank()) {
+                user = env().get("USER");
+            }
+            return Actor.cli(user == null || user.isBlank() ? System.getProperty("user.name") : user);
+        }
+
+        void printJson(Object o) {
+            try {
+                out().println(KeysCommand.JSON.writeValueAsString(o));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        /** The records to publish, each as its name and type on one line and its value on the next. */
+        void printRecords(List<DkimKey> keys) {
+            for (DkimKey k : keys) {
+                out().printf("  %s  TXT   (%s %d, %s, %s)%n", k.recordName(), k.algorithm().signatureAlgorithm(),
+                        k.bits(), state(k), k.status().wireName());
+                out().println("    " + k.recordValue());
+            }
+        }
+
+        static String state(DkimKey k) {
+            return k.state() == DkimKey.State.ACTIVE ? "active" : "pending: replaces the active key once it verifies";
+        }
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = "Add a sending domain, make its DKIM key, and print the DNS record to publish.")
+    static final class Add extends DomainCommand {
+        @Parameters(paramLabel = "DOMAIN", description = "The domain, in either IDN form (bücher.example or"
+                + " xn--bcher-kva.example).")
+        String domain;
+
+        @Option(names = "--subaccount", paramLabel = "N", description = "Subaccount the domain belongs to.")
+        Long subaccount;
+
+        @Option(names = "--shared", description = "Let every subaccount send as this primary-account domain.")
+        boolean shared;
+
+        @Option(names = "--no-dkim", description = "Make no DKIM key (the domain cannot be verified or signed for).")
+        boolean noDkim;
+
+        @Option(names = "--key-length", paramLabel = "BITS", defaultValue = "2048",
+                description = "RSA key length: 2048 (default) or 1024.")
+        int keyLength;
+
+        @Option(names = "--ed25519", description = "Make an Ed25519 key too (RFC 8463): mail carries both signatures.")
+        boolean ed25519;
+
+        @Override
+        int run(Stores stores) {
+            SendingDomain d = stores.domains.create(new DomainSpec(domain, subaccount, shared, !noDkim, keyLength,
+                    ed25519), actor());
+            if (json) {
+                printJson(DomainViews.view(d));
+                return 0;
+            }
+            PrintWriter o = out();
+            o.println("Sending domain added: " + name(d.name()) + " (" + account(d) + ")");
+            if (d.keys().isEmpty()) {
+                o.println("It has no DKIM key; make one with: keyrelay domains rotate-dkim " + d.name());
+                return 0;
+            }
+            o.println();
+            o.println("Publish " + (d.keys().size() == 1 ? "this DNS record" : "these DNS records")
+                    + ", then run: keyrelay domains verify " + d.name());
+            o.println();
+            printRecords(d.keys());
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List sending domains.")
+    static final class ListDomains extends DomainCommand {
+        @Option(names = "--subaccount", paramLabel = "N",
+                description = "Only this subaccount's domains, and the primary account's shared ones.")
+        Long subaccount;
+
+        @Override
+        int run(Stores stores) {
+            List<SendingDomain> all = subaccount == null ? stores.domains.list()
+                    : stores.domains.list(subaccount, true);
+            if (json) {
+                printJson(all.stream().map(DomainViews::view).toList());
+                return 0;
+            }
+            if (all.isEmpty()) {
+                out().println("No sending domains. Add one with: keyrelay domains add example.com");
+                return 0;
+            }
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"DOMAIN", "ACCOUNT", "SHARED", "DKIM", "VERIFIED", "SELECTOR", "LAST CHECKED"});
+            for (SendingDomain d : all) {
+                rows.add(new String[] {name(d.name()), account(d), d.sharedWithSubaccounts() ? "yes" : "no",
+                        d.keys().isEmpty() ? "none" : d.dkimStatus().wireName(), d.ownershipVerified() ? "yes" : "no",
+                        d.primaryKey().map(DkimKey::selector).orElse("-")
+                                + (d.pending().isEmpty() ? "" : " (rotating)"),
+                        d.lastCheckedAt() == null ? "never" : d.lastCheckedAt().toString()});
+            }
+            Table.print(out(), rows);
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "Show a sending domain, its status and the DNS records to publish.")
+    static final class Show extends DomainCommand {
+        @Parameters(paramLabel = "DOMAIN")
+        String domain;
+
+        @Override
+        int run(Stores stores) {
+            SendingDomain d = stores.domains.get(domain);
+            if (json) {
+                printJson(DomainViews.view(d));
+                return 0;
+            }
+            PrintWriter o = out();
+            o.println("domain:              " + name(d.name()));
+            o.println("account:             " + account(d));
+            o.println("shared:              " + (d.sharedWithSubaccounts() ? "yes, with every subaccount" : "no"));
+            o.println("ownership verified:  " + (d.ownershipVerified() ? "yes" : "no"));
+            o.println("dkim_status:         " + (d.keys().isEmpty() ? "no DKIM key" : d.dkimStatus().wireName()));
+            o.println("last checked:        " + (d.lastCheckedAt() == null ? "never" : d.lastCheckedAt()));
+            o.println("created:             " + d.createdAt());
+            if (!d.keys().isEmpty()) {
+                o.println("records to publish:");
+                printRecords(d.keys());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Look the domain's DKIM records up in DNS now. Exit 0 when the domain's key is valid, 1"
+                    + " otherwise.")
+    static final class Verify extends DomainCommand {
+        @Parameters(paramLabel = "DOMAIN")
+        String domain;
+
+        @Override
+        int run(Stores stores) {
+            DomainName name = stores.domains.get(domain).name();
+            DomainVerifier.Verification v = stores.domains.verify(name, actor());
+            SendingDomain d = v.domain();
+            boolean valid = !d.keys().isEmpty() && d.dkimStatus() == io.keyrelay.domains.DkimStatus.VALID;
+            if (json) {
+                printJson(DomainViews.verification(v));
+                return valid ? 0 : Main.EXIT_RUNTIME;
+            }
+            PrintWriter o = out();
+            for (DomainVerifier.Check c : v.checks()) {
+                o.printf("%-11s %s%n", c.outcome().wireName(), c.detail());
+            }
+            o.println(name(d.name()) + ": dkim_status " + d.dkimStatus().wireName() + ", ownership "
+                    + (d.ownershipVerified() ? "verified" : "not verified"));
+            if (v.checks().isEmpty()) {
+                o.println("It has no DKIM key; make one with: keyrelay domains rotate-dkim " + d.name());
+            } else if (!valid) {
+                o.println("Publish:");
+                printRecords(d.keys().stream().filter(k -> k.status() != io.keyrelay.domains.DkimStatus.VALID)
+                        .toList());
+            }
+            return valid ? 0 : Main.EXIT_RUNTIME;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete a sending domain and its DKIM keys.")
+    static final class Delete extends DomainCommand {
+        @Parameters(paramLabel = "DOMAIN")
+        String domain;
+
+        @Override
+        int run(Stores stores) {
+            SendingDomain d = stores.domains.get(domain);
+            stores.domains.delete(d.name(), actor());
+            if (json) {
+                printJson(java.util.Map.of("domain", d.name().ascii(), "deleted", true));
+            } else {
+                out().println("Sending domain deleted: " + name(d.name()) + ". Its DNS records may be removed.");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-dkim", mixinStandardHelpOptions = true,
+            description = "Make a new DKIM key under a new selector. The current key goes on signing until the new"
+                    + " record is published and verifies; then the new key replaces it.")
+    static final class RotateDkim extends DomainCommand {
+        @Parameters(paramLabel = "DOMAIN")
+        String domain;
+
+        @Option(names = "--key-length", paramLabel = "BITS",
+                description = "RSA key length: 2048 or 1024 (default: the current key's).")
+        Integer keyLength;
+
+        @Override
+        int run(Stores stores) {
+            SendingDomain before = stores.domains.get(domain);
+            SendingDomain d = stores.domains.rotate(before.name(), keyLength, actor());
+            if (json) {
+                printJson(DomainViews.view(d));
+                return 0;
+            }
+            List<DkimKey> fresh = d.keys().stream().filter(k -> !before.keys().contains(k)).toList();
+            PrintWriter o = out();
+            o.println("New DKIM key for " + name(d.name()) + ". Publish:");
+            o.println();
+            printRecords(fresh);
+            o.println();
+            if (fresh.stream().anyMatch(k -> k.state() == DkimKey.State.PENDING)) {
+                o.println("Keep the current record" + (d.keys().size() - fresh.size() == 1 ? "" : "s")
+                        + " published: it signs until the new one verifies (keyrelay domains verify " + d.name()
+                        + ", or the next re-check).");
+            } else {
+                o.println("Then run: keyrelay domains verify " + d.name());
+            }
+            return 0;
+        }
+    }
+
+    static String name(DomainName n) {
+        return n.isInternational() ? n.ascii() + " (" + n.unicode() + ")" : n.ascii();
+    }
+
+    static String account(SendingDomain d) {
+        return d.subaccountId() == null ? "primary account" : "subaccount " + d.subaccountId();
+    }
+}

@@ -1,0 +1,20 @@
+package io.keyrelay.domains;
+
+/**
+ * A sending domain to create, as SparkPost's {@code POST /api/v1/sending-domains} asks for it.
+ *
+ * @param domain what the caller typed, in either IDN form
+ * @param subaccountId the owner; null for the primary account
+ * @param generateDkim whether to make an RSA key pair (SparkPost's {@code generate_dkim}, default true)
+ * @param dkimKeyLength the RSA modulus length, 1024 or 2048
+ * @param ed25519 whether to make an Ed25519 key pair too (RFC 8463), so messages carry both signatures
+ */
+public record DomainSpec(String domain, Long subaccountId, boolean sharedWithSubaccounts, boolean generateDkim,
+        int dkimKeyLength, boolean ed25519) {
+    public static final int DEFAULT_KEY_LENGTH = 2048;
+
+    /** A primary-account domain with an RSA-2048 key and nothing else. */
+    public static DomainSpec of(String domain) {
+        return new DomainSpec(domain, null, false, true, DEFAULT_KEY_LENGTH, false);
+    }
+}
