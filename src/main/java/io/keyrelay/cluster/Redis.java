@@ -1,8 +1,11 @@
 package io.keyrelay.cluster;
 
+import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.config.Setting;
 import io.keyrelay.config.Secrets;
 import io.keyrelay.text.LogText;
+import io.keyrelay.tls.TlsContexts;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCredentials;
@@ -10,6 +13,7 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -63,7 +67,16 @@ public final class Redis implements AutoCloseable {
         }
         uri.setTimeout(connectTimeout(timeout)); // the connection's handshake; commands get cluster.redis.timeout
         this.client = RedisClient.create(uri);
-        client.setOptions(ClientOptions.builder()
+        ClientOptions.Builder options = ClientOptions.builder();
+        if (config.caFile() != null) {
+            try {
+                TlsContexts.client(config.caFile()); // a missing or broken file stops start-up, naming the key
+            } catch (TlsContexts.TlsMaterialException e) {
+                throw new ConfigException(Setting.CLUSTER_REDIS_CA_FILE.key(), e.getMessage());
+            }
+            options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(config.caFile().toFile()).build());
+        }
+        client.setOptions(options
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())

@@ -223,6 +223,29 @@ class RedisCountersIT {
         assertThat(calls("evalsha") - evalsha).as("one EVALSHA per limited message").isEqualTo(50);
     }
 
+    @Test
+    void rediss_countsOverTls_trustingTheConfiguredCa_andAnotherCaIsNotTrusted() throws Exception {
+        Path cert = dir.resolve("tls/cert.pem");
+        Path key = dir.resolve("tls/key.pem");
+        io.keyrelay.tls.SelfSignedCertificate.write(cert, key, List.of(), Duration.ofDays(1));
+        Path other = dir.resolve("other/cert.pem");
+        io.keyrelay.tls.SelfSignedCertificate.write(other, dir.resolve("other/key.pem"), List.of(), Duration.ofDays(1));
+        try (RedisServer tls = RedisServer.startTls(dir.resolve("redis-tls"), cert, key);
+                Redis trusting = Redis.start(new RelayConfig.Redis(tls.url(), "", Duration.ofMillis(500), cert));
+                Redis foreign = Redis.start(new RelayConfig.Redis(tls.url(), "", Duration.ofMillis(500), other))) {
+            assertThat(tls.url()).startsWith("rediss://");
+            await().atMost(Duration.ofSeconds(10)).until(trusting::up);
+            MessageLimiter a = limiter(trusting);
+            String k = "k-" + UUID.randomUUID();
+            assertThat(a.admit(k, limits(1, 0))).isInstanceOf(Reservation.class);
+            assertThat(a.admit(k, limits(1, 0))).isInstanceOf(Admission.Refusal.class);
+            assertThat(trusting.fallbacks()).isZero();
+            assertThat(tls.cli("--scan")).contains(k);
+            assertThat(foreign.up()).as("a certificate from another CA is refused").isFalse();
+            assertThat(foreign.downReason()).isNotBlank();
+        }
+    }
+
     /** Commands Redis has processed, less the INFO that asks. */
     private long processed() {
         Matcher m = Pattern.compile("total_commands_processed:(\\d+)").matcher(server.cli("INFO", "stats"));
