@@ -54,6 +54,7 @@ public final class Redis implements AutoCloseable {
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile boolean up;
     private volatile String downReason = "not connected yet";
+    private final java.util.List<Script> scripts = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Redis(RelayConfig.Redis config) {
         this.where = Secrets.maskUrl(config.url());
@@ -129,6 +130,22 @@ public final class Redis implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads {@code script} into Redis now and whenever Redis comes back (SCRIPT LOAD), so the first message after a
+     * start or a Redis restart need not wait for a NOSCRIPT and an EVAL. {@link #run} loads it anyway if Redis lost it.
+     */
+    public void preload(Script script) {
+        scripts.add(script);
+        StatefulRedisConnection<String, String> c = connection;
+        if (up && c != null) {
+            try {
+                c.sync().scriptLoad(script.text());
+            } catch (RuntimeException e) {
+                down("load a script", e); // not a fallback: nothing was counted
+            }
+        }
+    }
+
     /** Runs {@code script} with {@code keys} and {@code args}: EVALSHA, loading it with EVAL when Redis lost it. */
     public static <T> T run(RedisCommands<String, String> redis, Script script, ScriptOutputType type, String[] keys,
             String... args) {
@@ -200,6 +217,9 @@ public final class Redis implements AutoCloseable {
             c.setTimeout(connectTimeout(timeout));
             try {
                 if ("PONG".equals(c.sync().ping())) {
+                    for (Script s : scripts) {
+                        c.sync().scriptLoad(s.text());
+                    }
                     up = true;
                 }
             } finally {
