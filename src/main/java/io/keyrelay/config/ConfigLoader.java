@@ -233,7 +233,7 @@ public final class ConfigLoader {
                 v.positiveDuration(Setting.DNS_TIMEOUT));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
-                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
+                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT), v.path(Setting.CLUSTER_REDIS_CA_FILE));
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
                 redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,

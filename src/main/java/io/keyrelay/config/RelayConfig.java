@@ -241,12 +241,27 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
     public record Cluster(String nodeName, Redis redis) {
         /** Without Redis (tests, single nodes). */
         public Cluster(String nodeName) {
-            this(nodeName, new Redis(null, "", Duration.ofMillis(250)));
+            this(nodeName, new Redis(null, "", Duration.ofMillis(250), null));
         }
     }
 
-    /** The Redis the nodes share counters in; {@code url} is null when none is configured. */
-    public record Redis(String url, String password, Duration timeout) {
+    /**
+     * The Redis the nodes share counters in; {@code url} is null when none is configured, {@code caFile} null for the
+     * JVM's trust store.
+     */
+    public record Redis(String url, String password, Duration timeout, Path caFile) {
+        public Redis {
+            if (caFile != null && (url == null || !url.startsWith("rediss:"))) {
+                throw new ConfigException(Setting.CLUSTER_REDIS_CA_FILE.key(), "is set, but cluster.redis.url is not"
+                        + " a rediss:// (TLS) URL");
+            }
+        }
+
+        /** Without TLS trust of its own. */
+        public Redis(String url, String password, Duration timeout) {
+            this(url, password, timeout, null);
+        }
+
         public boolean configured() {
             return url != null;
         }

@@ -192,6 +192,9 @@ public enum Setting {
                     + " '@'; the password goes in cluster.redis.password). Empty: each node counts on its own. Redis"
                     + " unreachable: each node counts on its own until it is back; mail is never refused for it."),
     CLUSTER_REDIS_PASSWORD("cluster.redis.password", "", true, "Password for cluster.redis.url (Redis AUTH)."),
+    CLUSTER_REDIS_CA_FILE("cluster.redis.ca_file", "", false,
+            "PEM file of CA certificates to trust for a rediss:// Redis instead of the JVM's default trust store (its"
+                    + " certificate and host name are always verified)."),
     CLUSTER_REDIS_TIMEOUT("cluster.redis.timeout", "250ms", false,
             "Longest wait for a Redis reply; a command that takes longer counts Redis as unreachable, and the node"
                     + " counts on its own, checking every second whether Redis is back."),
