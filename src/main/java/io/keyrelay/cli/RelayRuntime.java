@@ -8,7 +8,10 @@ import io.keyrelay.admin.ServerMetrics;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.dkim.DkimSigner;
 import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DomainDirectory;
+import io.keyrelay.domains.SenderPolicy;
 import io.keyrelay.domains.DnsTxtLookup;
 import io.keyrelay.domains.DomainRechecker;
 import io.keyrelay.domains.DomainService;
@@ -64,6 +67,8 @@ public final class RelayRuntime implements AutoCloseable {
     /** How often it looks anyway while change notifications arrive (they carry the changes then). */
     static final Duration SAFETY_POLL = Duration.ofSeconds(10);
     static final Duration USAGE_FLUSH = Duration.ofMinutes(1);
+    /** How often the SMTP path's copy of the sending domains is read again, for changes made by other processes. */
+    static final Duration DOMAIN_REFRESH = Duration.ofSeconds(2);
 
     private final RelayConfig config;
     private final Deque<AutoCloseable> closers = new ArrayDeque<>();
@@ -140,8 +145,14 @@ public final class RelayRuntime implements AutoCloseable {
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
             AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
+            DkimSigner signer = DkimSigner.preferred(clock);
+            DomainDirectory directory = push(new DomainDirectory(domains, signer).start(DOMAIN_REFRESH));
+            RelayConfig.SendingDomains sd = config.domains();
+            SenderPolicy senders = new SenderPolicy(directory, signer,
+                    SenderPolicy.Require.valueOf(sd.require().name()), sd.checkEnvelope(), sd.signUnverified(),
+                    config.dataDir().resolve("spool"));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit, config.cluster().nodeName()),
+                    audit, config.cluster().nodeName(), senders),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {

@@ -225,7 +225,9 @@ public final class ConfigLoader {
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
         var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
                 v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
-                v.positiveDuration(Setting.DNS_TIMEOUT));
+                v.positiveDuration(Setting.DNS_TIMEOUT),
+                v.choice(Setting.SENDING_DOMAINS_REQUIRE, RelayConfig.RequireDomains.class),
+                v.bool(Setting.SENDING_DOMAINS_CHECK_ENVELOPE), v.bool(Setting.DKIM_SIGN_UNVERIFIED));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,

@@ -112,6 +112,16 @@ public enum Setting {
                     + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
                     + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
 
+    SENDING_DOMAINS_REQUIRE("sending_domains.require", "verified", false,
+            "Which senders a key may use: off (any) | configured (the domain of every From:/Sender: address, and of the"
+                    + " envelope sender, must be a sending domain of the key's account and in the key's own"
+                    + " sending_domains, if it has a list) | verified (that, and its DKIM record verified)."
+                    + " Refusals: 550 5.7.1 Unconfigured Sending Domain <domain>. keyrelay dev defaults to off."),
+    SENDING_DOMAINS_CHECK_ENVELOPE("sending_domains.check_envelope", "true", false,
+            "Whether the envelope sender's domain (MAIL FROM, unless <>) is checked too, at MAIL FROM."),
+    DKIM_SIGN_UNVERIFIED("dkim.sign_unverified", "false", false,
+            "Sign mail from sending domains whose DKIM record has not verified yet (receivers cannot check such a"
+                    + " signature until the record is published)."),
     SENDING_DOMAINS_RECHECK("sending_domains.recheck", "24h", false,
             "How often each sending domain's DKIM records are looked up again. A domain is marked unverified only"
                     + " on an answer that says so (no such name, no record, another key), never on a timeout or"

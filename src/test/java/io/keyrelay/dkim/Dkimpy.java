@@ -11,12 +11,12 @@ import java.util.concurrent.TimeUnit;
  * installs them), run as the independent verifier of keyrelay's signatures through
  * {@code src/test/python/dkim_verify.py}, looking keys up in a real DNS server on loopback.
  */
-final class Dkimpy {
+public final class Dkimpy {
     private static final Path SCRIPT = Path.of("src/test/python/dkim_verify.py").toAbsolutePath();
 
     /** What the verifier said: exit code 0 when every signature verifies. */
-    record Verdict(int exitCode, String output) {
-        boolean verified() {
+    public record Verdict(int exitCode, String output) {
+        public boolean verified() {
             return exitCode == 0;
         }
     }
@@ -28,7 +28,7 @@ final class Dkimpy {
         return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
     }
 
-    static Verdict verify(int dnsPort, Path message) throws IOException, InterruptedException {
+    public static Verdict verify(int dnsPort, Path message) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(python(), SCRIPT.toString(), Integer.toString(dnsPort), message.toString())
                 .redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
