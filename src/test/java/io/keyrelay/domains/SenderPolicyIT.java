@@ -145,6 +145,28 @@ class SenderPolicyIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void configured_allowsAnUnverifiedDomain_unsigned_andComparesIdnDomainsInOneForm(Kind kind) throws Exception {
+        try (RelayHarness relay = RelayHarness.builder(dir.resolve("relay")).store(kind)
+                .set(Setting.SENDING_DOMAINS_REQUIRE, "configured")
+                .set(Setting.DKIM_MASTER_KEY, MasterKey.generate().encoded())
+                .set(Setting.DNS_SERVERS, "127.0.0.1:9").set(Setting.DNS_TIMEOUT, "1s").start()) {
+            DomainService domains = relay.runtime().domains();
+            domains.create(DomainSpec.of("Bücher.test"), Actor.CLI);
+            String key = relay.createKey("primary", Grant.SMTP_INJECT).secret();
+            try (RawSmtpClient c = relay.authenticated(key)) {
+                c.send("x@xn--bcher-kva.test", List.of(RCPT), message("a@XN--BCHER-KVA.test", "idn")).assertCode(250);
+                assertThat(c.send("x@xn--bcher-kva.test", List.of(RCPT), message("a@other.test", "no")).assertCode(550)
+                        .last()).contains("<other.test>");
+            }
+            relay.greenMail().waitForIncomingEmail(5_000, 1);
+            MimeMessage[] got = relay.greenMail().getReceivedMessages();
+            assertThat(got).hasSize(1);
+            assertThat(got[0].getHeader("DKIM-Signature")).as("an unverified domain is not signed").isNull();
+        }
+    }
+
     private static byte[] message(String from, String subject) {
         return ("From: " + from + "\r\nTo: " + RCPT + "\r\nSubject: " + subject + "\r\n\r\nbody of " + subject
                 + "\r\n").getBytes(StandardCharsets.US_ASCII);
