@@ -17,15 +17,19 @@ COPY --from=build /src/target/keyrelay.jar /opt/keyrelay/keyrelay.jar
 COPY config/ /etc/keyrelay/
 
 # Configuration comes from KEYRELAY_* variables (see docs/configuration.md); these are the container's defaults.
+# smtp.listen 0.0.0.0 is serve's default already; set here, `dev` (which otherwise binds 127.0.0.1, unreachable
+# through -p) listens on the container's interfaces too.
 ENV KEYRELAY_DATA_DIR=/var/lib/keyrelay \
+    KEYRELAY_SMTP_LISTEN=0.0.0.0 \
     KEYRELAY_ADMIN_LISTEN=0.0.0.0
 
 USER keyrelay
 WORKDIR /var/lib/keyrelay
 VOLUME ["/var/lib/keyrelay"]
-EXPOSE 587 465 8080
+EXPOSE 587 465 2525 8080
 # JVM options on the command line rather than in JAVA_TOOL_OPTIONS, which the JVM echoes to stderr on every command
 # (add your own through JAVA_TOOL_OPTIONS all the same).
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", \
-            "-Dlogback.configurationFile=/etc/keyrelay/logback.xml", "-jar", "/opt/keyrelay/keyrelay.jar"]
+            "-Dlogback.configurationFile=/etc/keyrelay/logback.xml", "-Dkeyrelay.command=docker run … keyrelay", \
+            "-jar", "/opt/keyrelay/keyrelay.jar"]
 CMD ["--help"]

@@ -54,8 +54,8 @@ public class DkimSignBenchmark {
     public String provider;
 
     private DkimSigner signer;
-    private List<DkimKey> rsa;
-    private List<DkimKey> ed25519;
+    private List<SigningKey> rsa;
+    private List<SigningKey> ed25519;
     private MessageScan message;
     private byte[] headerBytes;
 
@@ -63,8 +63,8 @@ public class DkimSignBenchmark {
     public void setUp() throws GeneralSecurityException, IOException, DkimException {
         Provider p = provider.equals("conscrypt") ? Conscrypt.newProvider() : null;
         signer = new DkimSigner(Clock.systemUTC(), p);
-        rsa = List.of(signer.importKey(new DkimKey("example.com", "rsa", key("RSA", 2048))));
-        ed25519 = List.of(signer.importKey(new DkimKey("example.com", "ed", key("Ed25519", 0))));
+        rsa = List.of(signer.importKey(new SigningKey("example.com", "rsa", key("RSA", 2048))));
+        ed25519 = List.of(signer.importKey(new SigningKey("example.com", "ed", key("Ed25519", 0))));
         headerBytes = HEADERS.getBytes(StandardCharsets.US_ASCII);
         message = new MessageScan();
         message.write(headerBytes);

@@ -80,7 +80,7 @@ final class AdminAuth {
                     throw ApiError.FORBIDDEN.with("this API key does not hold " + access.grantNames());
                 }
                 meters.auth(surface, decision);
-                return new Caller(a.key());
+                return new Caller(a.key(), client);
             }
             case AuthDecision.Denied d -> {
                 meters.auth(surface, decision);

@@ -28,20 +28,20 @@ import java.util.function.Supplier;
  * @param throttle failed authentications per client address, shared with SMTP AUTH (the same keys are guessed
  *     on either surface); null for none
  * @param limits a key's sending limits resolved against the relay's defaults, to hold the keys a caller makes
- *     to the caller's own ({@link KeyRestrictions})
+ *     to the caller's own ({@link KeyRestrictions}), and to show a limit left at "relay default" as its value
+ * @param smtp where applications send mail, for the console's "API key created" page; null when unknown
  * @param domains the sending-domain service behind {@code /api/v1/sending-domains} and the console's page; null
  *     serves neither
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
         Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
-        Function<ApiKey, SendingLimits> limits, DomainService domains) {
-    /** Without sending domains (their API is not served). */
+        Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
+    /** Without the SMTP endpoint and sending domains (their API is not served). */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
             Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
             Function<ApiKey, SendingLimits> limits) {
-        this(keys, authenticator, registry, readiness, clock, throttle, limits, null);
+        this(keys, authenticator, registry, readiness, clock, throttle, limits, null, null);
     }
-
 
     /** Without throttling of failed authentications (for tests that do not need it), and the default limits. */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
@@ -58,6 +58,11 @@ public record AdminContext(KeyService keys, KeyAuthenticator authenticator, Prom
     private static Function<ApiKey, SendingLimits> defaultLimits() {
         RelayConfig defaults = ConfigLoader.build(new ConfigLoader.Raw(Map.of(), List.of()));
         return k -> SendingLimits.of(k.limits(), defaults.limits(), defaults.smtp());
+    }
+
+    /** This context with the SMTP endpoint the console names on a new key's page. */
+    public AdminContext withSmtp(SmtpEndpoint endpoint) {
+        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, endpoint, domains);
     }
 
     public AdminContext {

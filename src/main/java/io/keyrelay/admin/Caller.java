@@ -3,17 +3,21 @@ package io.keyrelay.admin;
 import io.keyrelay.keys.Actor;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.Grant;
+import java.net.InetAddress;
 import java.util.Set;
 
-/** An authenticated admin caller: the API key it presented (or signed in to the console with). */
-record Caller(ApiKey key) {
+/**
+ * An authenticated admin caller: the API key it presented (or signed in to the console with), and the address the
+ * request came from, which the audit trail records with every change.
+ */
+record Caller(ApiKey key, InetAddress client) {
     boolean can(Access access) {
         return access.allows(key);
     }
 
     /** Who the audit trail and the change log name for what this caller does. */
     Actor actor() {
-        return Actor.key(key);
+        return Actor.key(key, client);
     }
 
     /**

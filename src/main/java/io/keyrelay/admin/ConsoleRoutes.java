@@ -21,8 +21,10 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The web console under {@value #BASE}: sign in with an admin key, list keys, create one (the secret is shown
- * on the page that answers the form, once, and kept nowhere), view, edit and revoke. Plain HTML forms, so it
+ * The web console under {@value #BASE}: sign in with an admin key, list keys (filtered by status), create one, view,
+ * edit and revoke. Creating answers the form with a redirect to the new key's "created" page (POST–redirect–GET),
+ * which shows the secret once, from the session's memory ({@link ConsoleSession#holdSecret}); a reload or Back shows
+ * that page without it and creates nothing. Plain HTML forms, so it
  * works without JavaScript; the small script adds "select all" and the copy button. Every change goes through
  * {@link KeyService} with the signed-in key as the actor. Keys with {@code api_keys/view} but not
  * {@code api_keys/manage} can look but not change.
@@ -38,12 +40,17 @@ final class ConsoleRoutes {
     private final Templates templates;
     private final Clock clock;
     private final Function<ApiKey, SendingLimits> limits;
+    private final SmtpEndpoint smtp;
+
+    /** Keys expiring within this are "expiring" in the list's filter. */
+    static final java.time.Duration EXPIRING = java.time.Duration.ofDays(30);
     private final DomainService domains;
 
     /** {@code domains} (may be null) adds the Sending Domains page and checks the domains keys are narrowed to. */
     ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock,
-            Function<ApiKey, SendingLimits> limits, DomainService domains) {
+            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
         this.limits = limits;
+        this.smtp = smtp;
         this.domains = domains;
         this.keys = keys;
         this.sessions = sessions;
@@ -61,6 +68,7 @@ final class ConsoleRoutes {
         routes.get(KEYS + "/new", this::newKey); // before {id}: the first matching route wins
         routes.post(KEYS, this::create);
         routes.get(KEYS + "/{id}", this::show);
+        routes.get(KEYS + "/{id}/created", this::created);
         routes.post(KEYS + "/{id}", this::update);
         routes.post(KEYS + "/{id}/revoke", this::revoke);
         if (domains != null) {
@@ -115,11 +123,15 @@ final class ConsoleRoutes {
     private void list(Context ctx) {
         ConsoleSessions.SignedIn s = sessions.require(ctx);
         Instant now = clock.instant();
-        List<Map<String, Object>> rows = KeyScope.of(s.caller(), null).list(keys).stream()
+        KeyFilter filter = KeyFilter.of(ctx.queryParam("status"));
+        List<ApiKey> all = KeyScope.of(s.caller(), null).list(keys);
+        List<Map<String, Object>> rows = all.stream()
+                .filter(k -> filter.matches(k, now, EXPIRING))
                 .sorted(Comparator.comparing(ApiKey::createdAt).reversed())
                 .map(k -> ConsoleViews.key(k, now))
                 .toList();
-        page(ctx, 200, "keys", "API Keys", s, model("keys", rows, "empty", rows.isEmpty()));
+        page(ctx, 200, "keys", "API Keys", s, model("keys", rows, "empty", all.isEmpty(),
+                "noMatch", !all.isEmpty() && rows.isEmpty(), "filters", KeyFilter.links(filter), "wide", true));
     }
 
     private void newKey(Context ctx) {
@@ -147,16 +159,36 @@ final class ConsoleRoutes {
             keyForm(ctx, e.error().status(), s, form, e.description());
             return;
         }
-        // Answered directly, not by a redirect: the secret is on this one page and stored nowhere.
-        Map<String, Object> m = model("key", ConsoleViews.key(created.key(), clock.instant()),
-                "secret", created.secret());
-        page(ctx, 200, "key-created", "API key created", s, m);
+        // POST–redirect–GET: a reload or Back then repeats the GET, never this POST.
+        s.session().holdSecret(created.key().id(), created.secret(), clock.instant());
+        ctx.redirect(KEYS + "/" + created.key().id() + "/created", HttpStatus.SEE_OTHER);
+    }
+
+    /** The new key's page: its secret the first time (held for this one view), only its details after that. */
+    private void created(Context ctx) {
+        ConsoleSessions.SignedIn s = sessions.require(ctx);
+        ApiKey key = find(ctx, s);
+        String secret = s.session().takeSecret(key.id(), clock.instant()).orElse(null);
+        Map<String, Object> m = model("key", ConsoleViews.key(key, clock.instant(), limits.apply(key)),
+                "secret", secret, "shownBefore", secret == null, "smtp", smtpModel(key));
+        page(ctx, 200, "key-created", secret != null ? "API key created" : key.label(), s, m);
+    }
+
+    /** How to send with the key: host, ports, username; null when the key cannot send or the endpoint is unknown. */
+    private Map<String, Object> smtpModel(ApiKey key) {
+        if (smtp == null || !key.has(io.keyrelay.keys.Grant.SMTP_INJECT)) {
+            return null;
+        }
+        String user = smtp.usernames().get(0)
+                + (key.subaccountId() == null ? "" : ":X-MSYS-SUBACCOUNT=" + key.subaccountId());
+        return model("host", smtp.host(), "port", smtp.port(), "starttls", smtp.starttls(),
+                "implicitTlsPort", smtp.implicitTlsPort() == 0 ? null : smtp.implicitTlsPort(), "username", user);
     }
 
     private void show(Context ctx) {
         ConsoleSessions.SignedIn s = sessions.require(ctx);
         ApiKey key = find(ctx, s);
-        Map<String, Object> view = ConsoleViews.key(key, clock.instant());
+        Map<String, Object> view = ConsoleViews.key(key, clock.instant(), limits.apply(key));
         keyPage(ctx, 200, s, key, view, KeyForm.of(key, view), null,
                 ctx.queryParam("saved") != null ? "Changes saved." : ctx.queryParam("revoked") != null
                         ? "The key is revoked: SMTP AUTH and API calls with it now fail." : null);

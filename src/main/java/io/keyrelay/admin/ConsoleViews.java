@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.text.LogText;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -15,7 +16,8 @@ import java.util.Set;
 
 /** What the console's templates show of a key: display strings only, never the secret or its hash. */
 final class ConsoleViews {
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")
+    /** ISO 8601 in UTC to the second, as the CLI and the API print times. */
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss'Z'")
             .withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter DATE = DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC);
 
@@ -29,6 +31,11 @@ final class ConsoleViews {
     private ConsoleViews() {}
 
     static Map<String, Object> key(ApiKey k, Instant now) {
+        return key(k, now, null);
+    }
+
+    /** With {@code effective} (the limits that apply), a limit left at the relay's default reads as its value. */
+    static Map<String, Object> key(ApiKey k, Instant now, SendingLimits effective) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", k.id());
         m.put("label", LogText.visible(k.label())); // a bidi override stored before labels refused them shows as such
@@ -48,18 +55,32 @@ final class ConsoleViews {
         m.put("status", status);
         m.put("active", status.equals("active"));
         m.put("revoked", k.isRevoked());
-        m.put("limits", limits(k));
+        m.put("limits", limits(k, effective));
         return m;
     }
 
-    /** The sending limits as {@code name}/{@code value} pairs; an unset one reads "Relay default". */
-    private static List<Map<String, String>> limits(ApiKey k) {
+    /**
+     * The sending limits as {@code name}/{@code value} pairs; an unset one reads "Relay default", followed by the
+     * value that applies when {@code effective} is known ("Relay default (100)").
+     */
+    private static List<Map<String, String>> limits(ApiKey k, SendingLimits effective) {
         List<Map<String, String>> out = new ArrayList<>();
         for (KeyLimits.Limit l : KeyLimits.Limit.values()) {
             Long v = l.get(k.limits());
-            out.add(Map.of("name", NAMES.get(l), "value", v == null ? "Relay default" : l.format(v)));
+            out.add(Map.of("name", NAMES.get(l), "value", v != null ? l.format(v)
+                    : effective == null ? "Relay default" : "Relay default (" + l.format(effective(l, effective)) + ")"));
         }
         return out;
+    }
+
+    private static long effective(KeyLimits.Limit l, SendingLimits e) {
+        return switch (l) {
+            case MESSAGES_PER_MINUTE -> e.messagesPerMinute();
+            case MESSAGES_PER_DAY -> e.messagesPerDay();
+            case MAX_RECIPIENTS -> e.maxRecipients();
+            case MAX_MESSAGE_SIZE -> e.maxMessageSize();
+            case SESSIONS_PER_KEY -> e.sessionsPerKey();
+        };
     }
 
     /**

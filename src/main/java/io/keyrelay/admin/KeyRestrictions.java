@@ -7,6 +7,7 @@ import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyChangePolicy;
 import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.limits.SendingLimits;
+import io.keyrelay.text.Times;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -70,9 +71,9 @@ final class KeyRestrictions implements KeyChangePolicy {
         }
         if (caller.expiresAt() != null && (before == null || !Objects.equals(before.expiresAt(), after.expiresAt()))
                 && (after.expiresAt() == null || after.expiresAt().isAfter(caller.expiresAt()))) {
-            throw refused("expires_at", "this API key expires at " + caller.expiresAt()
+            throw refused("expires_at", "this API key expires at " + Times.iso(caller.expiresAt())
                     + ", so it cannot give a key (itself included) " + (after.expiresAt() == null ? "no expiry"
-                    : "a later expiry (" + after.expiresAt() + ")"));
+                    : "a later expiry (" + Times.iso(after.expiresAt()) + ")"));
         }
         if (!caller.sendingDomains().isEmpty()
                 && (before == null || !before.sendingDomains().equals(after.sendingDomains()))

@@ -155,6 +155,8 @@ final class KeysApi {
         return ApiError.NOT_FOUND.with("no API key with id " + id);
     }
 
+    private static final java.util.regex.Pattern DUPLICATE = java.util.regex.Pattern.compile("Duplicate field '(.*)'");
+
     private static JsonNode jsonBody(Context ctx) {
         String type = ctx.contentType();
         if (type == null || !Ascii.startsWithIgnoreCase(type, "application/json")) {
@@ -164,6 +166,10 @@ final class KeysApi {
         try {
             return Json.MAPPER.readTree(ctx.bodyAsBytes());
         } catch (JsonProcessingException e) {
+            java.util.regex.Matcher dup = DUPLICATE.matcher(String.valueOf(e.getOriginalMessage()));
+            if (dup.matches()) { // {"label":"a","label":"b"}: refused rather than read as whichever came last
+                throw ApiError.INVALID_PARAMS.with(dup.group(1) + ": given more than once in the request body");
+            }
             throw ApiError.INVALID_PARAMS.with("the request body is not valid JSON"
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
                     + e.getLocation().getColumnNr() + ")"));

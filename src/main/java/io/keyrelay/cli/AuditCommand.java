@@ -2,6 +2,7 @@ package io.keyrelay.cli;
 
 import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.keys.KeyValidationException;
+import io.keyrelay.text.Times;
 import io.keyrelay.keys.KeyViews;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -62,7 +63,7 @@ final class AuditCommand {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"TIME", "ACTION", "ACTOR", "KEY", "SHORT", "CLIENT", "DETAIL"});
             for (AuditEvent e : events) {
-                rows.add(new String[] {e.at().toString(), e.action(), e.actor(), dash(e.keyId()), dash(e.shortKey()),
+                rows.add(new String[] {Times.iso(e.at()), e.action(), e.actor(), dash(e.keyId()), dash(e.shortKey()),
                     dash(e.clientAddress()), dash(e.detail())});
             }
             Table.print(out(), rows);

@@ -103,10 +103,13 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
 
     private static void banner(PrintWriter out, String command, RelayConfig c, RelayRuntime rt, Path outbox, Path newCert,
             CreatedKey created) {
-        String host = c.smtp().listen().getHostAddress();
+        // Listening on every address (the Docker image sets smtp.listen 0.0.0.0): the commands below use loopback.
+        boolean everywhere = c.smtp().listen().isAnyLocalAddress();
+        String host = everywhere ? "127.0.0.1" : hostLiteral(c.smtp().listen());
         int port = rt.smtpPort();
         out.println("keyrelay dev is running.");
-        out.printf("  SMTP     %s:%d (STARTTLS%s)%n", host, port, c.smtp().auth().plaintext() == RelayConfig.PlaintextAuth.LOOPBACK
+        out.printf("  SMTP     %s:%d%s (STARTTLS%s)%n", everywhere ? hostLiteral(c.smtp().listen()) : host, port,
+                everywhere ? " (every address)" : "", c.smtp().auth().plaintext() == RelayConfig.PlaintextAuth.LOOPBACK
                 ? "; AUTH without TLS allowed for loopback clients" : "");
         out.printf("  TLS      %s%s%n", c.smtp().tls().cert(), newCert != null ? " (self-signed, created now)" : "");
         out.printf("  Mail to  %s%n", c.downstream().configured() ? rt.downstream().describe()

@@ -14,6 +14,7 @@ import io.keyrelay.keys.KeyUpdate;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.keys.KeyViews;
 import io.keyrelay.net.IpAllowlist;
+import io.keyrelay.text.Times;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -143,7 +144,7 @@ final class KeysCommand {
             o.println("  grants:      " + String.join(", ", k.grantNames()));
             o.println("  allowed IPs: " + (k.validIps().allowsAny() ? "any" : String.join(", ", k.validIps().asStrings())));
             o.println("  subaccount:  " + (k.subaccountId() == null ? "none (primary account)" : k.subaccountId()));
-            o.println("  expires:     " + (k.expiresAt() == null ? "never" : k.expiresAt()));
+            o.println("  expires:     " + (k.expiresAt() == null ? "never" : Times.iso(k.expiresAt())));
             o.println("  limits:      " + limitsText(k.limits()));
             o.println("  sends as:    " + (k.sendingDomains().isEmpty() ? "any sending domain of its account"
                     : String.join(", ", k.sendingDomains())));
@@ -176,24 +177,21 @@ final class KeysCommand {
                         + " keys create --label NAME --grant smtp/inject");
                 return;
             }
+            // 120 columns: a long label and the grants wrap; allowed IPs, subaccount, expiry, limits are in `keys show`
             List<String[]> rows = new ArrayList<>();
-            rows.add(new String[] {"ID", "SHORT", "LABEL", "GRANTS", "ALLOWED IPS", "SUBACCOUNT", "CREATED", "LAST USED",
-                "LAST IP", "EXPIRES", "LIMITS", "STATUS"});
+            rows.add(new String[] {"ID", "SHORT", "LABEL", "GRANTS", "LAST USED", "STATUS"});
             for (ApiKey k : keys) {
-                rows.add(new String[] {k.id(), k.shortKey(), k.label(), String.join(",", k.grantNames()),
-                    k.validIps().allowsAny() ? "any" : String.join(",", k.validIps().asStrings()),
-                    k.subaccountId() == null ? "-" : k.subaccountId().toString(), day(k.createdAt()),
-                    k.lastUsedAt() == null ? "never" : k.lastUsedAt().toString(),
-                    k.lastUsedIp() == null ? "-" : k.lastUsedIp(),
-                    k.expiresAt() == null ? "never" : k.expiresAt().toString(),
-                    k.limits().allDefault() ? "default" : k.limits().describe().replace(' ', ','), k.status(now)});
+                rows.add(new String[] {k.id(), k.shortKey(), Table.wrap(k.label(), LABEL_WIDTH),
+                    String.join("\n", k.grantNames()), k.lastUsedAt() == null ? "never" : Times.iso(k.lastUsedAt()),
+                    k.status(now)});
             }
             Table.print(out(), rows);
+            out().println();
+            out().println("Allowed IPs, subaccount, expiry and limits: " + spec.root().name() + " keys show ID"
+                    + " (or keys list --json).");
         }
 
-        private static String day(Instant t) {
-            return t.toString().substring(0, 10);
-        }
+        private static final int LABEL_WIDTH = 16;
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one key.")
@@ -322,7 +320,7 @@ final class KeysCommand {
         void run(Stores stores) {
             ApiKey k = stores.keyService.revoke(id, actor());
             out().println("Revoked API key " + k.id() + " (" + k.shortKey() + ", \"" + k.label() + "\") at "
-                    + k.revokedAt() + ".");
+                    + Times.iso(k.revokedAt()) + ".");
         }
     }
 

@@ -3,8 +3,11 @@ package io.keyrelay.cli;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.keyrelay.admin.AdminContext;
 import io.keyrelay.admin.AdminServer;
+import io.keyrelay.admin.SmtpEndpoint;
 import io.keyrelay.admin.Readiness;
 import io.keyrelay.admin.ServerMetrics;
+import io.keyrelay.cluster.Redis;
+import io.keyrelay.cluster.RedisAuthFailures;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
@@ -29,6 +32,8 @@ import io.keyrelay.keys.KeyLookup;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.limits.RedisMessageCounters;
+import io.keyrelay.queue.DurableQueue;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -84,10 +89,13 @@ public final class RelayRuntime implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final RelayMetrics metrics;
     private final Downstream downstream;
+    /** Queue mode only (null in passthrough mode). */
+    private final DurableQueue queue;
     private final SmtpListeners smtp;
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final ChangeListener changes;
+    private final Redis redis;
 
     /**
      * Starts the relay. {@code captureFolder} is used when no downstream host is configured (dev mode); it may be
@@ -132,7 +140,11 @@ public final class RelayRuntime implements AutoCloseable {
             usage = push(new UsageRecorder(keyStore).start(USAGE_FLUSH));
             authenticator = new KeyAuthenticator(hasher, keyLookup, clock, usage);
             audit = push(new AuditQueue(keyStore, config.audit().queueSize(), clock).start());
-            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize());
+            // Redis, when configured, shares the per-key rates and the AUTH-failure counts across the nodes; while
+            // it is away each node counts on its own.
+            redis = config.cluster().redis().configured() ? push(Redis.start(config.cluster().redis())) : null;
+            limiter = new MessageLimiter(config.limits(), config.smtp(), clock, config.cache().maxSize(),
+                    redis == null ? null : new RedisMessageCounters(redis));
             registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             // Before any meter: a common tag applies only to meters registered after it.
             registry.config().commonTags("node", config.cluster().nodeName());
@@ -140,11 +152,17 @@ public final class RelayRuntime implements AutoCloseable {
             metrics.watch(audit);
             downstream = push(config.downstream().configured() ? smtpDownstream(config)
                     : new CaptureDownstream(captureFolder, clock));
+            // Before the listeners, so it closes after them: the workers stop, then the downstream and the store.
+            queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
+                    config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
+                    config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
-            AuthThrottle throttle = new AuthThrottle(config.authLimits(), clock, Thread::sleep);
+            AuthThrottle throttle = redis == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
+                    : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
+                            AuthThrottle.onThisNode(config.authLimits(), clock), clock));
             DkimSigner signer = DkimSigner.preferred(clock);
             DomainDirectory directory = push(new DomainDirectory(domains, signer).start(DOMAIN_REFRESH));
             RelayConfig.SendingDomains sd = config.domains();
@@ -152,11 +170,14 @@ public final class RelayRuntime implements AutoCloseable {
                     SenderPolicy.Require.valueOf(sd.require().name()), sd.checkEnvelope(), sd.signUnverified(),
                     config.dataDir().resolve("spool"));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit, config.cluster().nodeName(), senders),
+                    audit, config.cluster().nodeName(), queue == null ? null : queue.intake(), senders),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {
                 metrics.watch(changes);
+            }
+            if (redis != null) {
+                metrics.watch(redis);
             }
             if (serverTls != null) {
                 Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,
@@ -167,16 +188,23 @@ public final class RelayRuntime implements AutoCloseable {
             admin = config.admin().enabled() ? push(new AdminServer(config.admin(), new AdminContext(keyService,
                     authenticator, registry, Readiness.allOf(List.of(
                             Readiness.check("key store unreachable", keyStore::ping),
-                            Readiness.check("SMTP not listening", smtp::listening))), clock, throttle,
-                    limiter::limitsFor, domains), tls).start())
+                            Readiness.check("SMTP not listening", smtp::listening),
+                            Readiness.note("Redis unreachable: limits and AUTH failures counted on this node",
+                                    () -> redis == null || redis.up()),
+                            Readiness.note("change notifications down: polling for key changes",
+                                    () -> changes == null || changes.connected()))), clock, throttle,
+                    limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
-            if (config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
+            if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
                 log.warn("limits.sessions_per_key is {} and downstream.pool_size {}: one key's sessions can hold every"
                         + " downstream connection (docs/abuse.md)", perKey == 0 ? "unlimited" : perKey,
                         config.downstream().poolSize());
             }
-            log.info("keyrelay node {} relaying to {}; key store: {}", config.cluster().nodeName(), downstream.describe(),
+            log.info("keyrelay node {} {} to {}; key store: {}", config.cluster().nodeName(), queue == null
+                            ? "relaying (passthrough)" : "queueing, delivering with " + config.queue().workers()
+                            + " workers", downstream.describe(),
                     database.embedded() ? "embedded H2 in " + config.dataDir() : io.keyrelay.config.Secrets.maskUrl(database.url()));
         } catch (RuntimeException e) {
             close();
@@ -273,6 +301,11 @@ public final class RelayRuntime implements AutoCloseable {
         return database;
     }
 
+    /** The shared Redis; null when {@code cluster.redis.url} is not set. */
+    public Redis redis() {
+        return redis;
+    }
+
     /** This node's listener for change notifications; null on H2, which has none. */
     public ChangeListener changeListener() {
         return changes;
@@ -288,6 +321,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public Downstream downstream() {
         return downstream;
+    }
+
+    /** The queue in queue mode; null in passthrough mode. */
+    public DurableQueue queue() {
+        return queue;
     }
 
     public int smtpPort() {
@@ -310,11 +348,15 @@ public final class RelayRuntime implements AutoCloseable {
     /**
      * The graceful shutdown (SIGTERM): stops accepting SMTP connections, answers {@code 421 4.3.2} to idle
      * sessions, lets the mail transactions under way finish within {@code smtp.shutdown_grace}, then closes
-     * everything — the downstream pool after the sessions that use it. Returns true if every session finished
-     * within the grace.
+     * everything — the downstream pool after the sessions that use it. In queue mode the delivery workers stop
+     * claiming at once, finish their deliveries within the same grace, and give back what did not finish. Returns
+     * true if every session finished within the grace.
      */
     public boolean drainAndClose() {
         draining.set(true);
+        if (queue != null) {
+            queue.workers().stopClaiming(); // the deliveries under way share the grace with the sessions
+        }
         boolean clean;
         try {
             clean = smtp.drain(config.smtp().shutdownGrace());

@@ -1,9 +1,13 @@
 package io.keyrelay.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Prints rows as left-aligned columns separated by two spaces. */
+/**
+ * Prints rows as left-aligned columns separated by two spaces. A cell may hold several lines ({@code \n}); its row
+ * then takes as many lines, the other cells blank below their first line.
+ */
 final class Table {
     private Table() {}
 
@@ -12,18 +16,56 @@ final class Table {
         int[] width = new int[cols];
         for (String[] r : rows) {
             for (int i = 0; i < cols; i++) {
-                width[i] = Math.max(width[i], r[i].length());
+                for (String line : r[i].split("\n", -1)) {
+                    width[i] = Math.max(width[i], line.length());
+                }
             }
         }
         for (String[] r : rows) {
-            StringBuilder line = new StringBuilder();
+            String[][] cells = new String[cols][];
+            int height = 1;
             for (int i = 0; i < cols; i++) {
-                line.append(r[i]);
-                if (i < cols - 1) {
-                    line.append(" ".repeat(width[i] - r[i].length() + 2));
-                }
+                cells[i] = r[i].split("\n", -1);
+                height = Math.max(height, cells[i].length);
             }
-            out.println(line.toString().stripTrailing());
+            for (int h = 0; h < height; h++) {
+                StringBuilder line = new StringBuilder();
+                for (int i = 0; i < cols; i++) {
+                    String cell = h < cells[i].length ? cells[i][h] : "";
+                    line.append(cell);
+                    if (i < cols - 1) {
+                        line.append(" ".repeat(width[i] - cell.length() + 2));
+                    }
+                }
+                out.println(line.toString().stripTrailing());
+            }
         }
+    }
+
+    /** {@code text} in lines of at most {@code width} characters, broken at spaces where it can be. */
+    static String wrap(String text, int width) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.strip().split(" +")) {
+            while (word.length() > width) { // a word longer than the column is cut
+                if (!line.isEmpty()) {
+                    lines.add(line.toString());
+                    line.setLength(0);
+                }
+                lines.add(word.substring(0, width));
+                word = word.substring(width);
+            }
+            if (!line.isEmpty() && line.length() + 1 + word.length() > width) {
+                lines.add(line.toString());
+                line.setLength(0);
+            }
+            if (!word.isEmpty()) {
+                line.append(line.isEmpty() ? "" : " ").append(word);
+            }
+        }
+        if (!line.isEmpty() || lines.isEmpty()) {
+            lines.add(line.toString());
+        }
+        return String.join("\n", lines);
     }
 }

@@ -223,15 +223,22 @@ public final class ConfigLoader {
                 v.intIn(Setting.LIMITS_MESSAGES_PER_DAY, 0, 1_000_000_000),
                 v.intIn(Setting.LIMITS_SESSIONS_PER_KEY, 0, 1_000_000));
         var audit = new RelayConfig.Audit(v.intIn(Setting.AUDIT_QUEUE_SIZE, 100, 10_000_000));
+        var queue = new RelayConfig.Queue(v.choice(Setting.RELAY_MODE, RelayConfig.RelayMode.class),
+                v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
+                v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
+                v.positiveDuration(Setting.QUEUE_MAX_AGE));
         var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
                 v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
                 v.positiveDuration(Setting.DNS_TIMEOUT),
                 v.choice(Setting.SENDING_DOMAINS_REQUIRE, RelayConfig.RequireDomains.class),
                 v.bool(Setting.SENDING_DOMAINS_CHECK_ENVELOPE), v.bool(Setting.DKIM_SIGN_UNVERIFIED));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
-        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME));
+        var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
+                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
+        var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
+                redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,
-                cluster, domains);
+                cluster, queue, domains);
     }
 
     private static String localHostName() {
@@ -381,6 +388,23 @@ public final class ConfigLoader {
             return d;
         }
 
+        /** A comma-separated list of positive durations; an error names the bad entry. */
+        List<Duration> durations(Setting s) {
+            List<Duration> out = new ArrayList<>();
+            for (String item : list(s)) {
+                try {
+                    Duration d = Durations.parse(item);
+                    if (d.isNegative() || d.isZero()) {
+                        throw new IllegalArgumentException("must be longer than zero");
+                    }
+                    out.add(d);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(s.key(), item + " " + e.getMessage());
+                }
+            }
+            return out;
+        }
+
         /** A duration from zero (also written {@code 0}) to {@code max}. */
         Duration nonNegativeDuration(Setting s, Duration max) {
             String v = string(s);
@@ -509,6 +533,31 @@ public final class ConfigLoader {
             String v = string(s);
             if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\\[?[0-9A-Fa-f:.]+]?")) {
                 throw new ConfigException(s.key(), show(v) + " is not a host name or address");
+            }
+            return v;
+        }
+
+        /** A redis:// or rediss:// URL without a password in it (that is a secret setting of its own). */
+        String redisUrl(Setting s) {
+            String v = optional(s);
+            if (v == null) {
+                return null;
+            }
+            java.net.URI u;
+            try {
+                u = new java.net.URI(v);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(s.key(), "is not a URL: " + e.getReason());
+            }
+            if (!"redis".equals(u.getScheme()) && !"rediss".equals(u.getScheme())) {
+                throw new ConfigException(s.key(), "must start with redis:// or rediss:// (TLS)");
+            }
+            if (u.getHost() == null) {
+                throw new ConfigException(s.key(), "names no host (redis://host:6379)");
+            }
+            if (u.getRawUserInfo() != null && u.getRawUserInfo().contains(":")) {
+                throw new ConfigException(s.key(), "must not hold a password: put it in "
+                        + Setting.CLUSTER_REDIS_PASSWORD.key() + " (a secret setting)");
             }
             return v;
         }

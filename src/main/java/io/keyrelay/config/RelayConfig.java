@@ -12,7 +12,8 @@ import java.util.Locale;
  * checks the rules that span several keys; single values were checked as they were parsed.
  */
 public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream downstream, Cache cache, Admin admin,
-        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, SendingDomains domains) {
+        Log log, Limits limits, AuthLimits authLimits, Audit audit, Cluster cluster, Queue queue,
+        SendingDomains domains) {
 
     /** The key store. {@code url} is null for the embedded H2 database. */
     public record Db(String url, String user, String password, int poolSize) {
@@ -168,6 +169,33 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
     /** The audit trail's writer: how many failed-AUTH events may wait for the store before new ones are dropped. */
     public record Audit(int queueSize) {}
 
+    /** Whether the 250 after DATA means "committed to the store" or "accepted by the downstream". */
+    public enum RelayMode { QUEUE, PASSTHROUGH }
+
+    /**
+     * The durable queue ({@code relay.mode}, {@code queue.*}): the mode, the delivery workers on this node, how long a
+     * claim lasts, the fallback poll, the waits between attempts (the last repeats) and the longest a recipient may
+     * stay deferred.
+     */
+    public record Queue(RelayMode mode, int workers, Duration lease, Duration pollInterval, List<Duration> retrySchedule,
+            Duration maxAge) {
+        public Queue {
+            retrySchedule = List.copyOf(retrySchedule);
+            if (retrySchedule.isEmpty()) {
+                throw new ConfigException(Setting.QUEUE_RETRY_SCHEDULE.key(), "needs at least one duration");
+            }
+        }
+
+        public boolean enabled() {
+            return mode == RelayMode.QUEUE;
+        }
+
+        /** The wait after the {@code attempt}-th attempt (1-based) left a recipient deferred. */
+        public Duration retryAfter(int attempt) {
+            return retrySchedule.get(Math.min(Math.max(attempt, 1), retrySchedule.size()) - 1);
+        }
+    }
+
     /** How relayed mail leaves. */
     public enum DownstreamTls { NONE, STARTTLS, IMPLICIT }
 
@@ -215,7 +243,19 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      * This node among several sharing one store ({@code cluster.*}). {@code nodeName} is a token safe in a log line, a
      * metric tag and a header comment.
      */
-    public record Cluster(String nodeName) {}
+    public record Cluster(String nodeName, Redis redis) {
+        /** Without Redis (tests, single nodes). */
+        public Cluster(String nodeName) {
+            this(nodeName, new Redis(null, "", Duration.ofMillis(250)));
+        }
+    }
+
+    /** The Redis the nodes share counters in; {@code url} is null when none is configured. */
+    public record Redis(String url, String password, Duration timeout) {
+        public boolean configured() {
+            return url != null;
+        }
+    }
 
     /** How log lines are written. */
     public enum LogFormat { PLAIN, JSON }

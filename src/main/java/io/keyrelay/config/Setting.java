@@ -98,10 +98,11 @@ public enum Setting {
                     + " connection rates (smtp.max_connection_rate_per_ip); the least active are forgotten first."),
     LIMITS_MESSAGES_PER_MINUTE("limits.messages_per_minute", "0", false,
             "Messages a key may send per minute (a burst of this many, refilled evenly), for keys without their own"
-                    + " messages_per_minute. 0: unlimited. Counted per relay node."),
+                    + " messages_per_minute. 0: unlimited. Counted per relay node, or across the cluster with"
+                    + " cluster.redis.url."),
     LIMITS_MESSAGES_PER_DAY("limits.messages_per_day", "0", false,
             "Messages a key may send per UTC day, for keys without their own messages_per_day. 0: unlimited."
-                    + " Counted per relay node."),
+                    + " Counted per relay node, or across the cluster with cluster.redis.url."),
     LIMITS_SESSIONS_PER_KEY("limits.sessions_per_key", "16", false,
             "Most concurrent authenticated SMTP sessions (and so mail transactions) of one key, for keys without"
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
@@ -134,6 +135,23 @@ public enum Setting {
     AUDIT_QUEUE_SIZE("audit.queue_size", "10000", false,
             "Most failed-AUTH audit events waiting to be written to the store; more are dropped, counted in"
                     + " keyrelay_audit_events_dropped_total and reported in the log."),
+
+    RELAY_MODE("relay.mode", "queue", false,
+            "queue: a message is committed to the store, answered 250 \"queued as <id>\", and delivered by the queue's"
+                    + " workers with retries (docs/queue.md) | passthrough: relayed to the downstream during the"
+                    + " client's transaction and answered with the downstream's own reply."),
+    QUEUE_WORKERS("queue.workers", "8", false,
+            "Delivery workers on this node (each delivers one message at a time through the downstream pool)."),
+    QUEUE_LEASE("queue.lease", "10m", false,
+            "How long a worker's claim on a message lasts; if its node dies, another node delivers the message once"
+                    + " the lease has run out. Longer than one delivery can take (downstream.read_timeout)."),
+    QUEUE_POLL_INTERVAL("queue.poll_interval", "1s", false,
+            "How often idle workers look for due messages (messages accepted on this node wake them at once)."),
+    QUEUE_RETRY_SCHEDULE("queue.retry_schedule", "1m,5m,15m,30m,1h,2h,4h", false,
+            "Waits after each failed attempt of a deferred recipient (comma-separated); the last repeats."),
+    QUEUE_MAX_AGE("queue.max_age", "5d", false,
+            "A recipient still deferred this long after the message was accepted fails (as Postfix's"
+                    + " maximal_queue_lifetime)."),
 
     DOWNSTREAM_HOST("downstream.host", "", false,
             "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),
@@ -174,6 +192,15 @@ public enum Setting {
             "This node's name: in its log lines, as the node tag of its metrics and in the Received header it adds,"
                     + " so a message or an alert can be traced to the node of a cluster that handled it. Letters,"
                     + " digits, '.', '_' and '-', at most 63. Empty: this machine's host name (a Kubernetes pod's name)."),
+    CLUSTER_REDIS_URL("cluster.redis.url", "", false,
+            "Redis that the nodes of a cluster share for the per-key sending rates and daily quotas and the per-address"
+                    + " AUTH-failure throttle: redis://host:6379/0, or rediss:// for TLS (a user name may go before"
+                    + " '@'; the password goes in cluster.redis.password). Empty: each node counts on its own. Redis"
+                    + " unreachable: each node counts on its own until it is back; mail is never refused for it."),
+    CLUSTER_REDIS_PASSWORD("cluster.redis.password", "", true, "Password for cluster.redis.url (Redis AUTH)."),
+    CLUSTER_REDIS_TIMEOUT("cluster.redis.timeout", "250ms", false,
+            "Longest wait for a Redis reply; a command that takes longer counts Redis as unreachable, and the node"
+                    + " counts on its own, checking every second whether Redis is back."),
 
     LOG_FORMAT("log.format", "plain", false,
             "Log line format on stderr: plain (one readable line per event) | json (one JSON object per line).");

@@ -80,14 +80,14 @@ public final class DkimSigner {
      *
      * @throws DkimException if the provider cannot take the key
      */
-    public DkimKey importKey(DkimKey key) throws DkimException {
+    public SigningKey importKey(SigningKey key) throws DkimException {
         if (provider == null) {
             return key;
         }
         try {
             PrivateKey k = KeyFactory.getInstance(key.algorithm().keyAlgorithm(), provider)
                     .generatePrivate(new PKCS8EncodedKeySpec(key.privateKey().getEncoded()));
-            return new DkimKey(key.domain(), key.selector(), k);
+            return new SigningKey(key.domain(), key.selector(), k);
         } catch (GeneralSecurityException e) {
             throw new DkimException("the " + key.algorithm().tag() + " key of " + key.domain() + " (selector "
                     + key.selector() + ") cannot be used by " + provider.getName() + ": " + e.getMessage(), e);
@@ -100,7 +100,7 @@ public final class DkimSigner {
      * @param message a finished scan
      * @throws DkimException if the header block was over its bound, or a key cannot sign
      */
-    public byte[] sign(MessageScan message, List<DkimKey> keys) throws DkimException {
+    public byte[] sign(MessageScan message, List<SigningKey> keys) throws DkimException {
         HeaderBlock headers = message.headers();
         if (headers.truncated()) {
             throw new DkimException("the header block is too large to be signed", null);
@@ -110,7 +110,7 @@ public final class DkimSigner {
         String bh = Base64.getEncoder().encodeToString(message.bodyHash());
         long t = clock.instant().getEpochSecond();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (DkimKey key : keys) {
+        for (SigningKey key : keys) {
             out.writeBytes(field(key, h, bh, t, signedHeaders).getBytes(StandardCharsets.US_ASCII));
         }
         return out.toByteArray();
@@ -153,11 +153,14 @@ public final class DkimSigner {
         return out.toByteArray();
     }
 
-    private String field(DkimKey key, List<String> h, String bh, long t, byte[] signedHeaders) throws DkimException {
-        DkimAlgorithm alg = key.algorithm();
-        StringBuilder f = new StringBuilder(512);
-        f.append("DKIM-Signature: v=1; a=").append(alg.tag()).append("; c=relaxed/relaxed; d=").append(key.domain())
-                .append("; s=").append(key.selector()).append(";\r\n\tt=").append(t).append("; h=");
+    private String field(SigningKey key, List<String> h, String bh, long t, byte[] signedHeaders) throws DkimException {
+        SigningAlgorithm alg = key.algorithm();
+        StringBuilder f = new StringBuilder(512).append("DKIM-Signature:");
+        for (String tag : List.of("v=1;", "a=" + alg.tag() + ";", "c=relaxed/relaxed;", "d=" + key.domain() + ";",
+                "s=" + key.selector() + ";", "t=" + t + ";")) {
+            f.append(fold(f, tag.length() + 1) ? "" : " ").append(tag);
+        }
+        f.append(fold(f, 3 + h.get(0).length()) ? "h=" : " h=");
         for (int i = 0; i < h.size(); i++) {
             String name = h.get(i) + (i < h.size() - 1 ? ":" : ";");
             if (column(f) + name.length() > LINE) {
@@ -178,12 +181,24 @@ public final class DkimSigner {
         return f.append("\r\n").toString();
     }
 
+    /**
+     * Starts a continuation line (CRLF TAB, which relaxed canonicalisation reads as one SP) if {@code more}
+     * characters would not fit on this one; returns whether it did.
+     */
+    private static boolean fold(StringBuilder f, int more) {
+        if (column(f) + more <= LINE) {
+            return false;
+        }
+        f.append("\r\n\t");
+        return true;
+    }
+
     private static int column(StringBuilder f) {
         return f.length() - (f.lastIndexOf("\n") + 1);
     }
 
     /** The one private-key operation: over the signed fields and this field with an empty {@code b=}. */
-    private byte[] signature(DkimKey key, DkimAlgorithm alg, byte[] signedHeaders, String unsignedField)
+    private byte[] signature(SigningKey key, SigningAlgorithm alg, byte[] signedHeaders, String unsignedField)
             throws DkimException {
         ByteArrayOutputStream data = new ByteArrayOutputStream(signedHeaders.length + 512);
         data.writeBytes(signedHeaders);
@@ -192,7 +207,7 @@ public final class DkimSigner {
             Signature s = provider == null ? Signature.getInstance(alg.jcaSignature())
                     : Signature.getInstance(alg.jcaSignature(), provider);
             s.initSign(key.privateKey());
-            if (alg == DkimAlgorithm.ED25519_SHA256) {
+            if (alg == SigningAlgorithm.ED25519_SHA256) {
                 MessageDigest sha = MessageDigest.getInstance("SHA-256");
                 s.update(sha.digest(data.toByteArray()));
             } else {

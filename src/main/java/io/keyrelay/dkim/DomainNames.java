@@ -32,13 +32,21 @@ public final class DomainNames {
             throw new IllegalArgumentException("not a valid domain name: " + e.getMessage(), e);
         }
         ascii = ascii.toLowerCase(Locale.ROOT);
-        if (ascii.isEmpty() || ascii.length() > 253 || ascii.startsWith(".") || ascii.contains("..")) {
+        if (ascii.isEmpty() || ascii.length() > 253 || ascii.startsWith(".") || ascii.endsWith(".")
+                || ascii.contains("..")) {
             throw new IllegalArgumentException("not a valid domain name");
+        }
+        for (String label : (d + "." + ascii).split("\\.")) { // the U-labels as written, and the A-labels
+            if (label.length() > 63 || label.startsWith("-") || label.endsWith("-")) {
+                throw new IllegalArgumentException("not a valid domain name: a label is longer than 63 characters,"
+                        + " or starts or ends with a hyphen");
+            }
         }
         for (int i = 0; i < ascii.length(); i++) {
             char c = ascii.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_')) {
-                throw new IllegalArgumentException("not a valid domain name: '" + c + "' is not allowed");
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')) {
+                throw new IllegalArgumentException("not a valid domain name: it has a character other than"
+                        + " letters, digits and hyphens");
             }
         }
         return ascii;

@@ -16,6 +16,8 @@ import java.util.List;
  * SMTPUTF8 — an address with non-ASCII characters (RFC 6531 allows them only in an SMTPUTF8 transaction). The same
  * rules hold for {@code Sender:}, which may hold one mailbox. A header block over its bound is unreadable too:
  * the fields past the bound could hold another {@code From:}.
+ *
+ * <p>The reasons quote none of the message's text (they may end up in an SMTP reply, which must be ASCII).
  */
 public final class HeaderAddresses {
     private HeaderAddresses() {}
@@ -99,7 +101,7 @@ public final class HeaderAddresses {
         }
         int at = a.lastIndexOf('@');
         if (at <= 0 || at == a.length() - 1) {
-            throw new Unparseable("'" + a + "' is not an address with a domain");
+            throw new Unparseable("an address has no domain");
         }
         if (!smtpUtf8 && !a.chars().allMatch(c -> c < 0x80)) {
             throw new Unparseable("a non-ASCII address needs SMTPUTF8");
@@ -111,7 +113,7 @@ public final class HeaderAddresses {
         try {
             return new Mailbox(a.substring(0, at), DomainNames.normalize(domain));
         } catch (IllegalArgumentException e) {
-            throw new Unparseable("'" + domain + "': " + e.getMessage());
+            throw new Unparseable("a domain is not valid: " + e.getMessage());
         }
     }
 

@@ -35,8 +35,8 @@ final class RelaxedHeader {
         boolean wsp = false;
         for (int i = colon + 1; i < raw.length; i++) {
             byte c = raw[i];
-            if (c == '\r' || c == '\n') {
-                continue; // unfolding
+            if (c == '\n' || c == '\r' && i + 1 < raw.length && raw[i + 1] == '\n') {
+                continue; // unfolding removes line ends (CRLF, or a bare LF); a lone CR is an ordinary character
             }
             if (c == ' ' || c == '\t') {
                 wsp = true;

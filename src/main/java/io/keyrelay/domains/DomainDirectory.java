@@ -28,7 +28,7 @@ public final class DomainDirectory implements AutoCloseable {
     private final DkimSigner signer;
     private volatile Map<String, SendingDomain> snapshot = Map.of();
     /** Opened signing keys, by their sealed text: a key that did not change is not opened again. */
-    private final Map<String, io.keyrelay.dkim.DkimKey> opened = new ConcurrentHashMap<>();
+    private final Map<String, io.keyrelay.dkim.SigningKey> opened = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofVirtual().name("domain-directory").factory());
 
@@ -72,8 +72,8 @@ public final class DomainDirectory implements AutoCloseable {
      * The keys to sign a message from {@code d} with: its active keys whose records verified (every active key with
      * {@code unverified} true), opened and imported. A key that cannot be opened is logged and left out.
      */
-    public List<io.keyrelay.dkim.DkimKey> signingKeys(SendingDomain d, boolean unverified) {
-        List<io.keyrelay.dkim.DkimKey> out = new ArrayList<>();
+    public List<io.keyrelay.dkim.SigningKey> signingKeys(SendingDomain d, boolean unverified) {
+        List<io.keyrelay.dkim.SigningKey> out = new ArrayList<>();
         for (DkimKey k : d.keys()) {
             if (k.state() != DkimKey.State.ACTIVE || !(unverified || k.status() == DkimStatus.VALID)) {
                 continue;
@@ -88,8 +88,8 @@ public final class DomainDirectory implements AutoCloseable {
         return out;
     }
 
-    private io.keyrelay.dkim.DkimKey open(DkimKey k) {
-        io.keyrelay.dkim.DkimKey key = new io.keyrelay.dkim.DkimKey(k.domain().ascii(), k.selector(),
+    private io.keyrelay.dkim.SigningKey open(DkimKey k) {
+        io.keyrelay.dkim.SigningKey key = new io.keyrelay.dkim.SigningKey(k.domain().ascii(), k.selector(),
                 domains.keyring().privateKey(k));
         try {
             return signer.importKey(key);

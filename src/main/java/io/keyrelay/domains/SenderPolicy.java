@@ -98,7 +98,7 @@ public final class SenderPolicy {
     }
 
     /** The keys to sign a message with: those of its first {@code From:} domain, if it is a sending domain. */
-    public List<io.keyrelay.dkim.DkimKey> signingKeys(Authors authors) {
+    public List<io.keyrelay.dkim.SigningKey> signingKeys(Authors authors) {
         if (!(authors instanceof Authors.Found f)) {
             return List.of();
         }

@@ -3,6 +3,7 @@ package io.keyrelay.keys;
 import io.keyrelay.net.IpAllowlist;
 import io.keyrelay.store.StoreException;
 import io.keyrelay.text.LogText;
+import io.keyrelay.text.Times;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -69,7 +70,7 @@ public final class KeyService {
         validSendingDomains(spec.sendingDomains());
         Instant now = clock.instant();
         if (spec.expiresAt() != null && !spec.expiresAt().isAfter(now)) {
-            throw new KeyValidationException("expires_at", "expires_at " + spec.expiresAt() + " is not in the future");
+            throw new KeyValidationException("expires_at", "expires_at " + Times.iso(spec.expiresAt()) + " is not in the future");
         }
         validExpiry(spec.expiresAt());
         for (int attempt = 0; ; attempt++) {
@@ -135,7 +136,7 @@ public final class KeyService {
         Instant now = clock.instant();
         Instant expires = update.expiresAt().isPresent() ? update.expiresAt().get().orElse(null) : old.expiresAt();
         if (update.expiresAt().isPresent() && expires != null && !expires.isAfter(now)) {
-            throw new KeyValidationException("expires_at", "expires_at " + expires + " is not in the future");
+            throw new KeyValidationException("expires_at", "expires_at " + Times.iso(expires) + " is not in the future");
         }
         validExpiry(expires);
         KeyLimits limits = update.applyLimits(old.limits());
@@ -197,7 +198,7 @@ public final class KeyService {
     }
 
     private static AuditEvent event(Instant at, Actor actor, String action, ApiKey key, String detail) {
-        return new AuditEvent(null, at, actor.name(), action, key.id(), key.shortKey(), null, detail);
+        return new AuditEvent(null, at, actor.name(), action, key.id(), key.shortKey(), actor.clientAddress(), detail);
     }
 
     static String validLabel(String label) {
@@ -269,7 +270,7 @@ public final class KeyService {
     private static String describe(ApiKey k) {
         return "label=" + LogText.quote(k.label()) + " grants=" + k.grantNames() + " valid_ips=" + k.validIps().asStrings()
                 + (k.subaccountId() == null ? "" : " subaccount_id=" + k.subaccountId())
-                + (k.expiresAt() == null ? "" : " expires_at=" + k.expiresAt())
+                + (k.expiresAt() == null ? "" : " expires_at=" + Times.iso(k.expiresAt()))
                 + (k.limits().allDefault() ? "" : " " + k.limits().describe())
                 + (k.sendingDomains().isEmpty() ? "" : " sending_domains=" + k.sendingDomains());
     }
@@ -294,7 +295,7 @@ public final class KeyService {
             parts.add("valid_ips: " + a.validIps().asStrings() + " -> " + b.validIps().asStrings());
         }
         if (!Objects.equals(a.expiresAt(), b.expiresAt())) {
-            parts.add("expires_at: " + a.expiresAt() + " -> " + b.expiresAt());
+            parts.add("expires_at: " + Times.iso(a.expiresAt()) + " -> " + Times.iso(b.expiresAt()));
         }
         if (!a.sendingDomains().equals(b.sendingDomains())) {
             parts.add("sending_domains: " + domainsText(a) + " -> " + domainsText(b));

@@ -1,5 +1,7 @@
 package io.keyrelay.keys;
 
+import io.keyrelay.text.Times;
+
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -71,6 +73,6 @@ public final class KeyViews {
     }
 
     private static String str(Instant t) {
-        return t == null ? null : t.toString();
+        return Times.iso(t);
     }
 }

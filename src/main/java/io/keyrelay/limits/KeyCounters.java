@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>The day quota is a count for one UTC day, packed with the day number into one long ({@code day << 32 | count});
  * the first message of a new day starts the count again.
  */
-final class KeyCounters {
+final class KeyCounters implements Reservation.Undo {
     static final long MINUTE_NANOS = 60_000_000_000L;
     private static final long COUNT_MASK = 0xffff_ffffL;
 
@@ -34,6 +34,16 @@ final class KeyCounters {
             if (nextArrival.compareAndSet(tat, start + interval)) {
                 return interval;
             }
+        }
+    }
+
+    @Override
+    public void giveBack(long minuteInterval, long day) {
+        if (minuteInterval > 0) {
+            giveBackMinute(minuteInterval);
+        }
+        if (day >= 0) {
+            giveBackDay(day);
         }
     }
 

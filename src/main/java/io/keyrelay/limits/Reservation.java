@@ -9,28 +9,32 @@ public final class Reservation implements Admission {
     /** For keys without any rate limit: nothing was counted, nothing to give back. */
     static final Reservation UNMETERED = new Reservation(null, 0, -1);
 
-    private final KeyCounters counters;
+    /** Where the counts were taken, and so where they are given back: this node's counters, or shared ones. */
+    @FunctionalInterface
+    interface Undo {
+        /** Gives back {@code minuteInterval} of the minute rate (0: none taken) and one message of {@code day} (-1: none). */
+        void giveBack(long minuteInterval, long day);
+    }
+
+    private final Undo undo;
     private final long minuteInterval;
     private final long day;
     private boolean released;
 
-    Reservation(KeyCounters counters, long minuteInterval, long day) {
-        this.counters = counters;
+    Reservation(Undo undo, long minuteInterval, long day) {
+        this.undo = undo;
         this.minuteInterval = minuteInterval;
         this.day = day;
     }
 
     /** Gives back what was counted. */
     public void release() {
-        if (released || counters == null) {
+        if (released || undo == null) {
             return;
         }
         released = true;
-        if (minuteInterval > 0) {
-            counters.giveBackMinute(minuteInterval);
-        }
-        if (day >= 0) {
-            counters.giveBackDay(day);
+        if (minuteInterval > 0 || day >= 0) {
+            undo.giveBack(minuteInterval, day);
         }
     }
 }

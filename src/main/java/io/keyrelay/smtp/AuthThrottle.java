@@ -51,8 +51,13 @@ public final class AuthThrottle {
      * platform thread. Counts are this node's own ({@link InMemoryAuthFailures}).
      */
     public AuthThrottle(RelayConfig.AuthLimits limits, Clock clock, Pause pause) {
-        this(limits, clock, pause, new InMemoryAuthFailures(limits.failures(), limits.trackedAddresses(),
-                limits.window().compareTo(limits.ban()) > 0 ? limits.window() : limits.ban(), clock));
+        this(limits, clock, pause, onThisNode(limits, clock));
+    }
+
+    /** This node's own store of counts for {@code limits}: bounded, each bucket kept for the window or the ban. */
+    public static InMemoryAuthFailures onThisNode(RelayConfig.AuthLimits limits, Clock clock) {
+        return new InMemoryAuthFailures(limits.failures(), limits.trackedAddresses(),
+                limits.window().compareTo(limits.ban()) > 0 ? limits.window() : limits.ban(), clock);
     }
 
     /** A throttle that keeps its counts in {@code store} (shared by several nodes, for instance). */

@@ -78,7 +78,7 @@ public final class RelayMetrics {
             closed.put(r, Counter.builder("keyrelay.smtp.closed").tag("reason", r)
                     .description("SMTP sessions closed by the relay for a limit (421 4.7.0)").register(registry));
         }
-        for (String r : new String[] {"delivered", "rejected", "failed", "too_large", "aborted", "refused"}) {
+        for (String r : new String[] {"delivered", "queued", "rejected", "failed", "too_large", "aborted", "refused"}) {
             messages.put(r, Counter.builder("keyrelay.messages").tag("result", r)
                     .description("Messages by outcome").register(registry));
         }
@@ -192,6 +192,17 @@ public final class RelayMetrics {
         FunctionCounter.builder("keyrelay.change.listener.reconnects", changes,
                         io.keyrelay.store.ChangeListener::reconnects)
                 .description("Times the change notification connection was lost").register(registry);
+    }
+
+    /** Meters of the shared Redis ({@code cluster.redis.url}). */
+    public void watch(io.keyrelay.cluster.Redis redis) {
+        Gauge.builder("keyrelay.redis.up", redis, r -> r.up() ? 1 : 0)
+                .description("1 while the shared Redis answers, 0 while this node counts limits and AUTH failures alone")
+                .register(registry);
+        FunctionCounter.builder("keyrelay.redis.fallbacks", redis, io.keyrelay.cluster.Redis::fallbacks)
+                .description("Counter operations done on this node because Redis was unreachable").register(registry);
+        FunctionCounter.builder("keyrelay.redis.outages", redis, io.keyrelay.cluster.Redis::outages)
+                .description("Times Redis became unreachable (or was at start)").register(registry);
     }
 
     public int activeSessions() {

@@ -37,6 +37,9 @@ import org.subethamail.smtp.server.Session;
  * <p>The downstream connection is taken at the first RCPT, not at MAIL: a client that sends MAIL FROM and then
  * idles (or NOOPs) holds none of the pool, and the sender's refusal, if the downstream refuses it, is the answer to
  * that RCPT — as with a pipelining downstream, where MAIL FROM always went out with the first RCPT TO.
+ *
+ * <p>In queue mode ({@link QueueAcceptance}) there is no downstream here at all: RCPT is judged by syntax, limits and
+ * policy only, and DATA commits the message to the store; the id of the transaction is then its queue id.
  */
 final class RelayTransaction implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(RelayTransaction.class);
@@ -62,12 +65,15 @@ final class RelayTransaction implements MessageHandler {
     private long size;
     private SendingLimits limits;
     private Reservation reservation;
+    /** Queue mode only: the recipients, kept for the commit at the end of DATA. */
+    private final QueueAcceptance queued;
 
     RelayTransaction(SmtpContext ctx, Session session, String id) {
         this.ctx = ctx;
         this.session = session;
         this.principal = AuthCommand.principalOf(session);
-        this.id = id;
+        this.queued = ctx.queue() == null ? null : new QueueAcceptance(ctx.queue());
+        this.id = queued == null ? id : queued.id();
     }
 
     /** MAIL FROM, kept until the first RCPT takes a downstream connection ({@link #recipientAccepted}). */
@@ -115,6 +121,10 @@ final class RelayTransaction implements MessageHandler {
 
     /** Relays RCPT TO; returns the reply line for an accepted recipient, throws the refusal otherwise. */
     String recipientAccepted(String address) throws RejectException {
+        if (queued != null) {
+            queued.recipient(address);
+            return countRecipient(address, "2.1.5 Ok");
+        }
         if (downstreamLost) {
             throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
         }
@@ -131,11 +141,15 @@ final class RelayTransaction implements MessageHandler {
         if (!r.isPositive()) {
             throw passThrough(r);
         }
+        return countRecipient(address, r.text().isEmpty() ? "2.1.5 Ok" : r.text());
+    }
+
+    private String countRecipient(String address, String text) {
         accepted++;
         if (firstRecipient == null) {
             firstRecipient = address;
         }
-        return "250 " + (r.text().isEmpty() ? "2.1.5 Ok" : r.text());
+        return "250 " + text;
     }
 
     /**
@@ -179,7 +193,7 @@ final class RelayTransaction implements MessageHandler {
                 return ctx.policyRefused(session, key, refusal, "data", id);
             }
             byte[] prefix = received;
-            List<io.keyrelay.dkim.DkimKey> keys = senders.signingKeys(authors);
+            List<io.keyrelay.dkim.SigningKey> keys = senders.signingKeys(authors);
             if (!keys.isEmpty()) {
                 try {
                     byte[] signature = senders.signer().sign(scan, keys);
@@ -203,6 +217,14 @@ final class RelayTransaction implements MessageHandler {
 
     /** Sends {@code prefix} and {@code body} downstream and turns its final reply into the client's. */
     private String send(byte[] prefix, InputStream body, DataStream content, long t0) throws IOException {
+        if (queued != null) {
+            QueueAcceptance.Result q = queued.commit(sender, params, principal, clientAddress(), prefix, body, content);
+            size = content.count();
+            result = q.committed() ? "queued" : "failed";
+            downstreamReply = q.committed() ? "-" : q.error();
+            finished = true;
+            return q.reply();
+        }
         Reply r;
         try {
             r = down.data(prefix, body);
@@ -286,7 +308,7 @@ final class RelayTransaction implements MessageHandler {
     @Override
     public void done() {
         SessionBudget.of(session).transactionEnded();
-        if (reservation != null && !result.equals("delivered")) {
+        if (reservation != null && !result.equals("delivered") && !result.equals("queued")) {
             reservation.release(); // refused, failed, too large or abandoned: it does not use the key's quota
         }
         if (down != null) {

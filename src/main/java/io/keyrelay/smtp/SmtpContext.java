@@ -8,6 +8,7 @@ import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.net.IpLiteral;
+import io.keyrelay.queue.MessageQueue;
 import io.keyrelay.relay.Downstream;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -18,11 +19,20 @@ import org.subethamail.smtp.server.Session;
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
  * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
  * limiter, the audit trail's queue for failed AUTHs and policy refusals, this node's name ({@code cluster.node_name},
- * in the Received header), and the sender policy ({@code sending_domains.*}, DKIM signing; null: neither).
+ * in the Received header), in queue mode ({@code relay.mode: queue}) the queue that DATA commits to ({@code queue}
+ * is null in passthrough mode, where DATA goes to {@code downstream}), and the sender policy ({@code sending_domains.*},
+ * DKIM signing; null: neither).
  */
 public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
         Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
-        AuditQueue audit, String nodeName, SenderPolicy senders) {
+        AuditQueue audit, String nodeName, MessageQueue queue, SenderPolicy senders) {
+
+    /** Passthrough mode without a sender policy: every message goes to the downstream during the transaction. */
+    public SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
+            Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
+            AuditQueue audit, String nodeName) {
+        this(config, authenticator, throttle, downstream, metrics, clock, draining, limiter, audit, nodeName, null, null);
+    }
 
     /**
      * The sending limits for this session's key now: from the cached copy of the key (so a change of limits

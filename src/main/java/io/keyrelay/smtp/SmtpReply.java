@@ -74,6 +74,10 @@ public enum SmtpReply {
 
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
     LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),
+    /** Queue mode: the message is committed to the store (the id is the queue id). */
+    QUEUED(250, "2.0.0 Ok: queued as %s"),
+    /** Queue mode: the store could not commit the message; nothing of it was kept. */
+    QUEUE_UNAVAILABLE(451, "4.3.0 Message not queued: the store is unavailable; try again later"),
     SHUTTING_DOWN(421, "4.3.2 Service shutting down; try again later");
 
     private final int code;
@@ -97,13 +101,13 @@ public enum SmtpReply {
         return code + " " + text;
     }
 
-    /** The reply line of a template reply ({@link #RATE_LIMITED}, {@link #DAILY_QUOTA_REACHED}) with its number. */
-    public String line(long value) {
+    /** The reply line of a template reply with its text ({@link #QUEUED} and the queue id, a sending domain). */
+    public String line(String value) {
         return code + " " + text.formatted(value);
     }
 
-    /** The reply line of a template reply with its text ({@link #UNCONFIGURED_SENDING_DOMAIN}). */
-    public String line(String value) {
+    /** The reply line of a template reply ({@link #RATE_LIMITED}, {@link #DAILY_QUOTA_REACHED}) with its number. */
+    public String line(long value) {
         return code + " " + text.formatted(value);
     }
 

@@ -32,6 +32,12 @@ public final class Database implements AutoCloseable {
 
     /** How long a caller waits for a pooled connection before the store counts as unreachable. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
+    /**
+     * How long start-up waits for the embedded store to open. Opening H2's file is local work, not a network round
+     * trip: after a crash (or on a busy machine) it can take longer than a pooled wait, and that is slowness to sit
+     * out, not an outage to report.
+     */
+    private static final long EMBEDDED_OPEN_WAIT_MS = 30_000;
 
     private final HikariDataSource dataSource;
     private final String url;
@@ -80,6 +86,9 @@ public final class Database implements AutoCloseable {
 
     /** Brings the schema up to date; safe to run from several processes at once (Flyway locks). */
     public MigrateResult migrate() {
+        if (embedded) {
+            awaitEmbeddedOpen();
+        }
         try {
             return Flyway.configure()
                     .dataSource(dataSource)
@@ -89,6 +98,19 @@ public final class Database implements AutoCloseable {
                     .migrate();
         } catch (RuntimeException e) {
             throw new StoreException("cannot migrate the key store at " + url + ": " + rootMessage(e), e);
+        }
+    }
+
+    private void awaitEmbeddedOpen() {
+        long deadline = System.nanoTime() + EMBEDDED_OPEN_WAIT_MS * 1_000_000;
+        while (true) {
+            try (var c = dataSource.getConnection()) {
+                return;
+            } catch (SQLException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    return; // Flyway reports the cause
+                }
+            }
         }
     }
 

@@ -78,7 +78,7 @@ final class AdminFixture implements AutoCloseable {
                 dns == null ? DnsTxtLookup.using(List.of(new java.net.InetSocketAddress("127.0.0.1", 9)),
                         Duration.ofMillis(200)) : dns, clock);
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
-                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, domains);
+                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, null, domains);
         server = AdminServer.onPort(config, ctx, 0).start();
     }
 

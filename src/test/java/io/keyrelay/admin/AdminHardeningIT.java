@@ -219,7 +219,7 @@ class AdminHardeningIT {
             assertThat(looser.body()).contains("messages_per_day: this API key");
             HttpResponse<String> ok = c.submit("/console/api-keys", List.of("label", "child", "grants", "smtp/inject",
                     "messages_per_day", "100"));
-            assertThat(ok.statusCode()).isEqualTo(200);
+            assertThat(ok.statusCode()).as("created: redirected to its page").isEqualTo(303);
             String self = "/console/api-keys/" + created.key().id();
             c.get(self);
             HttpResponse<String> lift = c.submit(self, List.of("label", "console admin", "grants", "api_keys/manage",

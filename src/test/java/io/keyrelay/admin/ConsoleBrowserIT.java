@@ -50,12 +50,13 @@ class ConsoleBrowserIT {
 
     @BeforeEach
     void start() {
-        relay = RelayHarness.builder(dir.resolve("relay")).start();
+        relay = RelayHarness.builder(dir.resolve("relay")).passthrough().start();
         var rt = relay.runtime();
         AdminContext ctx = new AdminContext(rt.keyService(), rt.authenticator(), rt.registry(),
                 Readiness.allOf(List.of(Readiness.check("key store unreachable", rt.keyStore()::ping),
                         Readiness.check("SMTP not listening", rt::smtpListening))),
-                Clock.systemUTC());
+                Clock.systemUTC()).withSmtp(new SmtpEndpoint(relay.config().smtp().hostname(), rt.smtpPort(), true, 0,
+                        relay.config().smtp().auth().usernames()));
         admin = AdminServer.onPort(relay.config().admin(), ctx, 0).start();
         browser = HeadlessChromium.start(dir, origin());
         wait = new WebDriverWait(browser, Duration.ofSeconds(20));
@@ -113,8 +114,12 @@ class ConsoleBrowserIT {
         screenshot("console-create-key.png");
         byId("create").click();
 
-        // The key, shown this one time, with a copy button.
+        // The key, shown this one time, with a copy button, on a page reached by a redirect (POST–redirect–GET).
         String secret = byId("new-key").getText();
+        assertThat(browser.getCurrentUrl()).endsWith("/created");
+        assertThat(byId("smtp-username").getText()).isEqualTo("SMTP_Injection");
+        assertThat(byId("smtp-port").getText()).isEqualTo(Integer.toString(relay.runtime().smtpPort()));
+        assertThat(byId("smtp-host").getText()).isEqualTo(relay.config().smtp().hostname());
         assertThat(secret).matches("[0-9a-f]{40}");
         assertThat(browser.findElement(By.tagName("main")).getText()).contains("ONE TIME ONLY");
         byId("copy-key").click();
@@ -156,7 +161,8 @@ class ConsoleBrowserIT {
         // Its page shows the limit it was given, and the others at the relay's default.
         row.findElement(By.cssSelector("td.name a")).click();
         assertThat(byId("key-limits").getText()).contains("Messages per minute: 1",
-                "Messages per day (UTC): Relay default");
+                "Messages per day (UTC): Relay default (", "Recipients per message: Relay default ("
+                        + relay.config().smtp().maxRecipients() + ")");
         assertThat(byId("messages_per_minute").getAttribute("value")).isEqualTo("1");
 
         // Revoke it, confirming the dialog.
@@ -193,6 +199,109 @@ class ConsoleBrowserIT {
                 .isEqualTo(1);
         await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(operator.secret()),
                 "keyrelay_smtp_sessions_active") == 0);
+    }
+
+    /**
+     * Reload and Back on the "API key created" page: neither creates a second key nor shows the secret again (the
+     * form's POST answered with a redirect, and the page hands the secret out once).
+     */
+    @Test
+    void createdPage_reloadAndBack_neitherCreateAKeyNorShowTheSecretAgain() throws Exception {
+        CreatedKey operator = relay.createKey("operator", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT);
+        signIn(operator.secret());
+        byId("create-key").click();
+        byId("label").sendKeys("billing");
+        byId("grant-smtp-inject").click();
+        byId("create").click();
+        String secret = byId("new-key").getText();
+        assertThat(secret).matches("[0-9a-f]{40}");
+
+        browser.navigate().refresh();
+        byId("shown-before");
+        assertThat(browser.getPageSource()).doesNotContain(secret);
+        browser.navigate().back(); // to the form, as it was before the POST: nothing is re-submitted
+        wait.until(ExpectedConditions.urlToBe(origin() + "/console/api-keys/new"));
+        browser.navigate().forward();
+        byId("shown-before");
+        assertThat(browser.getPageSource()).doesNotContain(secret);
+        assertThat(relay.runtime().keyService().list().stream().filter(k -> k.label().equals("billing"))).hasSize(1);
+    }
+
+    /**
+     * The key list at a laptop's 1366 px: names and times on one line each, nothing scrolls sideways; at a phone's
+     * 390 px every key's status is on screen and the page does not scroll sideways either. Screenshots of both
+     * are left under target/ for a person to look at.
+     */
+    @Test
+    void keyList_at1366px_keepsNamesAndTimesOnOneLine_at390px_showsEveryStatus() throws Exception {
+        CreatedKey operator = relay.createKey("operator", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT,
+                Grant.METRICS_VIEW);
+        for (String label : List.of("newsletter-production", "billing notifications", "password resets (EU)")) {
+            relay.createKey(label, Grant.SMTP_INJECT, Grant.TRANSMISSIONS_MODIFY, Grant.METRICS_VIEW);
+        }
+        signIn(operator.secret());
+        browser.manage().window().setSize(new Dimension(1366, 900));
+        browser.navigate().refresh();
+        byId("keys");
+        screenshot("console-key-list-1366.png");
+        assertThat((Boolean) browser.executeScript(
+                "return document.documentElement.scrollWidth <= window.innerWidth;")).isTrue();
+        @SuppressWarnings("unchecked")
+        List<Long> lines = (List<Long>) browser.executeScript("""
+                const out = [];
+                for (const td of document.querySelectorAll('#keys td.name, #keys td.time')) {
+                  const lh = parseFloat(getComputedStyle(td).lineHeight) || parseFloat(getComputedStyle(td).fontSize) * 1.3;
+                  const r = document.createRange(); r.selectNodeContents(td);
+                  out.push(Math.round(r.getBoundingClientRect().height / lh));
+                }
+                return out;""");
+        assertThat(lines).hasSize(4 * 4).allSatisfy(n -> assertThat(n).as("lines per cell").isEqualTo(1L));
+
+        browser.manage().window().setSize(new Dimension(390, 844));
+        browser.navigate().refresh();
+        byId("keys");
+        screenshot("console-key-list-390.png");
+        assertThat((Boolean) browser.executeScript(
+                "return document.documentElement.scrollWidth <= window.innerWidth;")).isTrue();
+        List<WebElement> statuses = browser.findElements(By.cssSelector("#keys .status"));
+        assertThat(statuses).hasSize(4);
+        for (WebElement st : statuses) {
+            assertThat((Boolean) browser.executeScript("const r = arguments[0].getBoundingClientRect();"
+                    + " return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth;", st)).isTrue();
+        }
+    }
+
+    /** The filter above the list: active, revoked, expiring soon. */
+    @Test
+    void keyList_filtersActiveRevokedAndExpiring() {
+        CreatedKey operator = relay.createKey("operator", Grant.API_KEYS_MANAGE);
+        var keys = relay.runtime().keyService();
+        CreatedKey old = relay.createKey("old", Grant.SMTP_INJECT);
+        keys.revoke(old.key().id(), io.keyrelay.keys.Actor.SYSTEM);
+        keys.create(new io.keyrelay.keys.KeySpec("soon", java.util.Set.of(Grant.SMTP_INJECT),
+                io.keyrelay.net.IpAllowlist.ANY, null, java.time.Instant.now().plus(Duration.ofDays(3))),
+                io.keyrelay.keys.Actor.SYSTEM);
+        signIn(operator.secret());
+        byId("filter-revoked").click();
+        assertThat(names()).containsExactly("old");
+        byId("filter-expiring").click();
+        assertThat(names()).containsExactly("soon");
+        byId("filter-active").click();
+        assertThat(names()).containsExactlyInAnyOrder("operator", "soon");
+        byId("filter-all").click();
+        assertThat(names()).containsExactlyInAnyOrder("operator", "soon", "old");
+    }
+
+    private List<String> names() {
+        byId("filters");
+        return browser.findElements(By.cssSelector("#keys td.name a")).stream().map(WebElement::getText).toList();
+    }
+
+    private void signIn(String key) {
+        open("/console/");
+        byId("key").sendKeys(key);
+        byId("sign-in").click();
+        wait.until(ExpectedConditions.urlToBe(origin() + "/console/api-keys"));
     }
 
     /** Saves what the browser shows under target/, for a person to look at. */

@@ -89,21 +89,38 @@ class ConsoleIT {
                     "grants", "smtp/inject", "grants", "metrics/view", "subaccount", "", "valid_ips",
                     "127.0.0.1\n2001:db8::/32", "expires", "2099-12-31", "messages_per_day", "5000",
                     "max_recipients", "10"));
-            assertThat(created.statusCode()).isEqualTo(200);
-            assertThat(created.headers().firstValue("Cache-Control")).hasValue("no-store");
-            Matcher m = NEW_KEY.matcher(created.body());
-            assertThat(m.find()).as(created.body()).isTrue();
-            String secret = m.group(1);
-            assertThat(created.body()).contains("ONE TIME ONLY", "data-copy=\"new-key\"");
-
+            // POST–redirect–GET: the POST answers 303 to the new key's page, which shows the secret once.
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(303);
             ApiKey stored = f.keys.list().stream().filter(k -> k.label().equals("newsletter")).findFirst().orElseThrow();
+            String createdPage = "/console/api-keys/" + stored.id() + "/created";
+            assertThat(location(created)).hasValue(createdPage);
+            assertThat(created.body()).doesNotContainPattern("[0-9a-f]{40}");
+            HttpResponse<String> shown = c.get(createdPage);
+            assertThat(shown.statusCode()).isEqualTo(200);
+            assertThat(shown.headers().firstValue("Cache-Control")).hasValue("no-store");
+            Matcher m = NEW_KEY.matcher(shown.body());
+            assertThat(m.find()).as(shown.body()).isTrue();
+            String secret = m.group(1);
+            assertThat(shown.body()).contains("ONE TIME ONLY", "data-copy=\"new-key\"");
+            // A reload (or Back) repeats the GET: the page is there, the secret is not, and no key was added.
+            HttpResponse<String> again = c.get(createdPage);
+            assertThat(again.statusCode()).isEqualTo(200);
+            assertThat(again.body()).doesNotContain(secret).contains("id=\"shown-before\"", "newsletter");
+            assertThat(f.keys.list().stream().filter(k -> k.label().equals("newsletter"))).hasSize(1);
+            // Another session (another browser signed in with the same key) never sees it either.
+            ConsoleClient other = new ConsoleClient(f);
+            other.signIn(admin.secret());
+            assertThat(other.get(createdPage).body()).doesNotContain(secret);
+
             assertThat(stored.grants()).containsExactlyInAnyOrder(Grant.SMTP_INJECT, Grant.METRICS_VIEW);
             assertThat(stored.validIps().asStrings()).containsExactly("127.0.0.1", "2001:db8::/32");
             assertThat(stored.expiresAt()).hasToString("2099-12-31T00:00:00Z");
             assertThat(stored.limits()).isEqualTo(new KeyLimits(null, 5000L, 10L, null));
             assertThat(stored.shortKey()).isEqualTo(secret.substring(0, 4));
-            assertThat(f.keys.audit(stored.id(), null, 5)).singleElement().extracting(AuditEvent::actor)
-                    .isEqualTo(Actor.key(admin.key()).name());
+            AuditEvent audit = f.keys.audit(stored.id(), null, 5).getFirst();
+            assertThat(audit.actor()).isEqualTo(Actor.key(admin.key()).name());
+            assertThat(audit.clientAddress()).as("the console records the client address, as the API does")
+                    .isEqualTo("127.0.0.1");
 
             for (String page : List.of("/console/api-keys", "/console/api-keys/" + stored.id())) {
                 String html = c.get(page).body();
@@ -126,6 +143,11 @@ class ConsoleIT {
             assertThat(badIp.statusCode()).isEqualTo(422);
             assertThat(badIp.body()).contains("Allowed IPs: &#39;10.0.0.1/8&#39; has host bits set")
                     .contains("value=\"app\"");
+            HttpResponse<String> badIps = c.submit("/console/api-keys", List.of("label", "app", "grants", "smtp/inject",
+                    "valid_ips", "127.0.0.1\n10.0.0.300\nfe80::/200\n192.0.2.0/24"));
+            assertThat(badIps.statusCode()).isEqualTo(422);
+            assertThat(badIps.body()).as("every bad entry at once").contains("Allowed IPs: 2 entries are not valid:",
+                    "&#39;10.0.0.300&#39;", "&#39;fe80::/200&#39;");
             HttpResponse<String> noGrant = c.submit("/console/api-keys", List.of("label", "app"));
             assertThat(noGrant.statusCode()).isEqualTo(422);
             assertThat(noGrant.body()).contains("Permissions: at least one grant is required");
@@ -170,7 +192,7 @@ class ConsoleIT {
             assertThat(f.keys.get(admin.key().id()).isRevoked()).isFalse();
             // The same form with the token and our own origin goes through.
             assertThat(c.post("/console/api-keys", form, true, f.server.baseUri().toString()).statusCode())
-                    .isEqualTo(200);
+                    .isEqualTo(303);
         }
     }
 

@@ -59,6 +59,10 @@ class KeysApiIT {
             assertThat(c.get("subaccount_id").isNull()).isTrue();
             assertThat(c.get("status").asText()).isEqualTo("active");
             assertThat(created.headers().firstValue("Cache-Control")).hasValue("no-store");
+            // Times to the second, ISO 8601 UTC, in every answer (never 6 fraction digits here and 9 there).
+            for (String field : List.of("created_at", "updated_at")) {
+                assertThat(c.get(field).asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
+            }
 
             ApiKey stored = f.keys.get(id);
             HttpResponse<String> list = f.get(BASE, admin);
@@ -68,6 +72,7 @@ class KeysApiIT {
             JsonNode k = results(one, 200);
             assertThat(k.get("label").asText()).isEqualTo("billing app");
             assertThat(k.has("key")).isFalse();
+            assertThat(k.get("created_at").asText()).isEqualTo(c.get("created_at").asText());
             for (HttpResponse<String> r : List.of(list, one)) {
                 assertThat(r.body()).doesNotContain(secret).doesNotContain(stored.keyHash()).doesNotContain("key_hash");
             }
@@ -83,6 +88,7 @@ class KeysApiIT {
             assertThat(f.keys.audit(id, null, 10)).singleElement().satisfies(a -> {
                 assertThat(a.action()).isEqualTo(AuditEvent.KEY_CREATED);
                 assertThat(a.actor()).isEqualTo("key:" + adminKey.id() + " (" + adminKey.shortKey() + ")");
+                assertThat(a.clientAddress()).as("and the address the request came from").isEqualTo("127.0.0.1");
             });
         }
     }
@@ -247,6 +253,16 @@ class KeysApiIT {
         try (AdminFixture f = AdminFixture.start(Kind.H2, dir)) {
             String admin = f.key("admin", Grant.API_KEYS_MANAGE, Grant.SMTP_INJECT).secret();
 
+            assertThat(error(f.json("POST", BASE, admin,
+                    "{\"label\":\"a\",\"grants\":[\"smtp/inject\"],\"label\":\"b\"}"), 400, "1200"))
+                    .isEqualTo("label: given more than once in the request body");
+            assertThat(error(f.json("POST", BASE, admin, "{\"label\":\"a\",\"grants\":[\"smtp/inject\"],"
+                    + "\"limits\":{\"max_recipients\":5,\"max_recipients\":6}}"), 400, "1200"))
+                    .startsWith("max_recipients: given more than once");
+            assertThat(error(f.json("POST", BASE, admin, "{\"label\":\"a\",\"grants\":[\"smtp/inject\"],"
+                    + "\"valid_ips\":[\"10.0.0.300\",\"192.0.2.0/24\",\"x\"]}"), 422, "1400"))
+                    .as("every bad entry at once").contains("'10.0.0.300'", "'x'").startsWith("valid_ips: 2 entries");
+            assertThat(f.keys.list()).hasSize(1);
             assertThat(error(f.json("POST", BASE, admin, "{\"grants\":[\"smtp/inject\"]}"), 422, "1400"))
                     .startsWith("label:");
             assertThat(error(f.json("POST", BASE, admin, "{\"label\":\"x\"}"), 422, "1400")).startsWith("grants:");
@@ -268,7 +284,7 @@ class KeysApiIT {
                     "{\"label\":\"x\",\"grants\":[\"smtp/inject\"],\"expires_at\":\"tomorrow\"}"), 422, "1400"))
                     .startsWith("expires_at: 'tomorrow'");
             assertThat(error(f.json("POST", BASE, admin, "{\"label\":\"x\",\"label\":\"y\"}"), 400, "1200"))
-                    .contains("not valid JSON");
+                    .isEqualTo("label: given more than once in the request body");
             assertThat(error(f.json("POST", BASE, admin, "{\"label\":"), 400, "1200")).contains("not valid JSON");
             assertThat(error(f.json("POST", BASE, admin, "[1,2]"), 400, "1200")).contains("JSON object");
             assertThat(error(f.send(f.request(BASE, admin).header("Content-Type", "text/plain")

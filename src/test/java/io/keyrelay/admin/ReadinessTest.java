@@ -27,4 +27,17 @@ class ReadinessTest {
                 })));
         assertThat(readiness.get()).contains("key store unreachable; SMTP not listening (listener closed)");
     }
+
+    @Test
+    void aNoteThatDoesNotHold_isListed_butTheNodeStaysReady() {
+        AtomicBoolean redis = new AtomicBoolean(true);
+        var readiness = Readiness.allOf(List.of(
+                Readiness.check("key store unreachable", () -> true),
+                Readiness.note("Redis unreachable: limits and AUTH failures counted on this node", redis::get)));
+        assertThat(readiness.get()).isEmpty();
+        assertThat(readiness.notes()).isEmpty();
+        redis.set(false);
+        assertThat(readiness.get()).isEmpty();
+        assertThat(readiness.notes()).containsExactly("Redis unreachable: limits and AUTH failures counted on this node");
+    }
 }

@@ -49,7 +49,7 @@ class BenchIT {
     @BeforeAll
     void start() {
         mta = new ScriptedMta();
-        relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
+        relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port()).implicitTls()
                 .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_SESSIONS_PER_KEY, "0") // one key, more sessions than the default allows it
                 .start();

@@ -55,7 +55,7 @@ class DevModeIT {
                 assertThat(c.ehlo().lines()).contains("STARTTLS", "AUTH PLAIN LOGIN");
                 c.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", key)).assertCode(235);
                 RawSmtpClient.Reply r = c.send("app@example.com", List.of("you@example.com"), message).assertCode(250);
-                assertThat(r.text()).contains("saved as");
+                assertThat(r.text()).contains("queued as"); // dev mode queues, then delivers into the outbox
             }
             // ... and STARTTLS with the self-signed certificate works too.
             try (RawSmtpClient c = RawSmtpClient.connect("127.0.0.1", port, "127.0.0.1")) {
@@ -83,6 +83,27 @@ class DevModeIT {
             assertThat(Files.readString(dir.resolve("data/dkim-master.key")).strip())
                     .as("the second start keeps the master key the first one made").isEqualTo(masterKeyText);
             again.terminate(Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * The Docker image sets {@code smtp.listen} to 0.0.0.0 so that {@code dev} is reachable through {@code -p}: the
+     * banner says it listens on every address, and its test commands still name loopback, which works.
+     */
+    @Test
+    void devMode_onEveryAddress_saysSo_andItsCommandsUseLoopback() throws Exception {
+        int port = FreePorts.pick();
+        Map<String, String> env = Map.of("KEYRELAY_SMTP_PORT", Integer.toString(port), "KEYRELAY_ADMIN_PORT", "0",
+                "KEYRELAY_SMTP_LISTEN", "0.0.0.0");
+        try (RelayProcess dev = RelayProcess.start(dir, List.of(), env, "dev")) {
+            dev.awaitLine(l -> l.contains("Stop with Ctrl-C."), Duration.ofSeconds(60));
+            String out = String.join("\n", dev.stdout());
+            assertThat(out).contains("SMTP     0.0.0.0:" + port + " (every address)")
+                    .contains("--url smtp://127.0.0.1:" + port).doesNotContain("smtp://0.0.0.0");
+            try (RawSmtpClient c = RawSmtpClient.connect("127.0.0.2", port, "127.0.0.1")) {
+                c.expect(220);
+            }
+            assertThat(dev.terminate(Duration.ofSeconds(30))).isZero();
         }
     }
 

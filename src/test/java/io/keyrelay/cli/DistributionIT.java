@@ -51,6 +51,7 @@ class DistributionIT {
         assertThat(home.resolve("lib/keyrelay.jar")).isRegularFile();
         assertThat(home.resolve("config/keyrelay.yaml")).isRegularFile();
         assertThat(home.resolve("config/logback.xml")).isRegularFile();
+        assertThat(home.resolve("docs/configuration.md")).as("the README's links resolve").isRegularFile();
         String unit = Files.readString(home.resolve("keyrelay.service"), StandardCharsets.UTF_8);
         assertThat(unit).contains("User=keyrelay", "Restart=on-failure", "ProtectSystem=strict",
                 "NoNewPrivileges=true", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "ReadWritePaths=/var/lib/keyrelay");
@@ -78,6 +79,20 @@ class DistributionIT {
         assertThat(print.exitCode()).as(print.describe()).isZero();
         assertThat(print.stdout()).contains("port: 2526").contains("data_dir:");
         assertThat(print.stderr()).isEmpty();
+    }
+
+    @Test
+    void binKeyrelay_passesOverAnOldJavaHome_toANewerJava() throws Exception {
+        Path old = unpacked.resolve("old-home/bin");
+        Files.createDirectories(old);
+        Path java = old.resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho 'openjdk version \"17.0.9\" 2023-10-17' >&2\n");
+        java.toFile().setExecutable(true);
+        Path jvms = Path.of(System.getProperty("java.home")).getParent();
+        ProcessRun r = ProcessRun.run(home, Map.of("JAVA_HOME", old.getParent().toString(), "PATH", "/usr/bin:/bin",
+                "KEYRELAY_JVM_DIRS", jvms.toString()), TIMEOUT, List.of("bin/keyrelay", "--version"));
+        assertThat(r.exitCode()).as(r.describe()).isZero();
+        assertThat(r.stdout()).startsWith("keyrelay ");
     }
 
     @Test

@@ -60,8 +60,14 @@ class KeysCliIT {
             Result list = run(env, "keys", "list", "--json");
             assertThat(list.code()).isZero();
             assertThat(list.out()).doesNotContain(key).contains(id).doesNotContain("hash");
+            assertThat(run(env, "keys", "create", "--label", "billing notifications for the EU storefronts",
+                    "--grant", "api_keys/manage,api_keys/view,metrics/view,smtp/inject,transmissions/modify,"
+                            + "transmissions/view", "--allowed-ip", "192.0.2.0/24,198.51.100.0/24,2001:db8:1234::/48",
+                    "--subaccount", "123456", "--expires", "30d", "--messages-per-minute", "100").code()).isZero();
             Result table = run(env, "keys", "list");
             assertThat(table.out()).contains("app one", key.substring(0, 4), "active").doesNotContain(key);
+            assertThat(table.out().lines()).as("fits a 120-column terminal").allSatisfy(l -> assertThat(l.length())
+                    .isLessThanOrEqualTo(120));
 
             Result show = run(env, "keys", "show", id, "--json");
             assertThat(show.out()).doesNotContain(key);
@@ -112,8 +118,8 @@ class KeysCliIT {
             assertThat(u.get("sessions_per_key").asLong()).as("0 = unlimited").isZero();
             assertThat(JSON.readTree(run(env, "keys", "update", id, "--sessions-per-key", "3", "--json").out())
                     .get("limits").get("sessions_per_key").asLong()).isEqualTo(3);
-            assertThat(run(env, "keys", "list").out()).contains("messages_per_day=unlimited,max_recipients=5,"
-                    + "max_message_size=10MiB");
+            assertThat(run(env, "keys", "show", id).out()).contains("messages_per_day=unlimited max_recipients=5"
+                    + " max_message_size=10MiB");
 
             Result bad = run(env, "keys", "update", id, "--max-recipients", "0");
             assertThat(bad.code()).isEqualTo(2);

@@ -65,6 +65,8 @@ class DeployFilesIT {
             assertThat(config.smtp().proxy().trusts(InetAddress.getByAddress(IpLiteral.parse(haproxyAddress))))
                     .as("%s trusts HAProxy's address %s", node, haproxyAddress).isTrue();
             assertThat(config.db().url()).startsWith("jdbc:postgresql://postgres:");
+            assertThat(config.cluster().redis().url()).startsWith("redis://redis:");
+            assertThat(services.has("redis")).isTrue();
             Duration stop = Durations.parse(svc.get("stop_grace_period").asText());
             assertThat(stop).as("%s: stop_grace_period longer than smtp.shutdown_grace", node)
                     .isGreaterThan(config.smtp().shutdownGrace());
@@ -139,6 +141,8 @@ class DeployFilesIT {
         assertThat(container.at("/env/0/valueFrom/fieldRef/fieldPath").asText()).isEqualTo("metadata.name");
         RelayConfig config = load("deploy/kubernetes", env);
         assertThat(config.db().url()).startsWith("jdbc:postgresql:");
+        assertThat(config.cluster().redis().configured()).isTrue();
+        assertThat(config.cluster().redis().password()).as("the Redis password comes from the Secret").isNotEmpty();
 
         JsonNode preStop = container.at("/lifecycle/preStop/exec/command");
         assertThat(preStop.isArray()).as("a preStop hook").isTrue();

@@ -167,6 +167,11 @@ class ConfigLoaderTest {
         "KEYRELAY_AUDIT_QUEUE_SIZE|10|audit.queue_size: 10 is out of range (100 to 10000000)",
         "KEYRELAY_CLUSTER_NODE_NAME|node a|cluster.node_name: node a is not a node name",
         "KEYRELAY_CLUSTER_NODE_NAME|-a|cluster.node_name: -a is not a node name",
+        "KEYRELAY_CLUSTER_REDIS_URL|http://r:6379|cluster.redis.url: must start with redis:// or rediss://",
+        "KEYRELAY_CLUSTER_REDIS_URL|redis://:s3cret@r:6379|cluster.redis.url: must not hold a password: put it in"
+                + " cluster.redis.password",
+        "KEYRELAY_CLUSTER_REDIS_URL|redis:///0|cluster.redis.url: names no host",
+        "KEYRELAY_CLUSTER_REDIS_TIMEOUT|0s|cluster.redis.timeout: 0s must be longer than zero",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))
@@ -196,6 +201,18 @@ class ConfigLoaderTest {
         assertThat(ConfigLoader.nodeToken("keyrelay-7d9f.cluster.local")).isEqualTo("keyrelay-7d9f");
         assertThat(ConfigLoader.nodeToken("we ird")).isEqualTo("we-ird");
         assertThat(ConfigLoader.nodeToken("")).isEqualTo("node");
+    }
+
+    @Test
+    void redis_isOffByDefault_andReadWithItsSecretPassword() {
+        assertThat(ConfigLoader.load(null, Map.of()).cluster().redis().configured()).isFalse();
+        var redis = ConfigLoader.load(null, Map.of("KEYRELAY_CLUSTER_REDIS_URL", "rediss://relay@redis.internal:6380/2",
+                "KEYRELAY_CLUSTER_REDIS_PASSWORD", "pw", "KEYRELAY_CLUSTER_REDIS_TIMEOUT", "100ms")).cluster().redis();
+        assertThat(redis.url()).isEqualTo("rediss://relay@redis.internal:6380/2");
+        assertThat(redis.password()).isEqualTo("pw");
+        assertThat(redis.timeout()).isEqualTo(Duration.ofMillis(100));
+        assertThat(ConfigLoader.print(ConfigLoader.read(null, Map.of("KEYRELAY_CLUSTER_REDIS_PASSWORD", "pw"))))
+                .contains("password: \"****\"").doesNotContain("pw\n");
     }
 
     @Test

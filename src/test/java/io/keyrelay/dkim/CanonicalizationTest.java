@@ -73,6 +73,13 @@ class CanonicalizationTest {
     }
 
     @Test
+    void relaxedHeader_unfoldsBareLf_butKeepsALoneCr() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        RelaxedHeader.append(HeaderField.of("X: a\n b\rc\n".getBytes(StandardCharsets.US_ASCII)), out);
+        assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo("x:a b\rc\r\n");
+    }
+
+    @Test
     void relaxedHeader_keepsUtf8Bytes() {
         byte[] raw = "Subject: Grüße  aus Köln\n".getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream out = new ByteArrayOutputStream();

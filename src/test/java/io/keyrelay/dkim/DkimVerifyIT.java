@@ -2,6 +2,7 @@ package io.keyrelay.dkim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keyrelay.testing.Dkimpy;
 import io.keyrelay.testing.DnsmasqServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,9 +50,9 @@ class DkimVerifyIT {
         ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String idn = DomainNames.normalize(IDN_DOMAIN);
         dns = DnsmasqServer.start(dir.resolve("dns"), Map.of(
-                "rsa1._domainkey." + DOMAIN, DkimAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic()),
-                "ed1._domainkey." + DOMAIN, DkimAlgorithm.ED25519_SHA256.dnsRecord(ed.getPublic()),
-                "rsa1._domainkey." + idn, DkimAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())));
+                "rsa1._domainkey." + DOMAIN, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic()),
+                "ed1._domainkey." + DOMAIN, SigningAlgorithm.ED25519_SHA256.dnsRecord(ed.getPublic()),
+                "rsa1._domainkey." + idn, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())));
     }
 
     @AfterAll
@@ -61,13 +62,13 @@ class DkimVerifyIT {
         }
     }
 
-    private static List<DkimKey> keys(DkimSigner signer, String domain) throws DkimException {
-        List<DkimKey> k = new ArrayList<>(List.of(new DkimKey(domain, "rsa1", rsa.getPrivate())));
+    private static List<SigningKey> keys(DkimSigner signer, String domain) throws DkimException {
+        List<SigningKey> k = new ArrayList<>(List.of(new SigningKey(domain, "rsa1", rsa.getPrivate())));
         if (domain.equals(DOMAIN)) {
-            k.add(new DkimKey(domain, "ed1", ed.getPrivate()));
+            k.add(new SigningKey(domain, "ed1", ed.getPrivate()));
         }
-        List<DkimKey> imported = new ArrayList<>();
-        for (DkimKey key : k) {
+        List<SigningKey> imported = new ArrayList<>();
+        for (SigningKey key : k) {
             imported.add(signer.importKey(key));
         }
         return imported;
@@ -126,6 +127,8 @@ class DkimVerifyIT {
                 Arguments.of("body without final CRLF", "From: a@example.com\r\nSubject: s\r\n\r\nno newline at end"),
                 Arguments.of("dot-stuffed lines (as unstuffed by DATA)", "From: a@example.com\r\nSubject: dots\r\n\r\n"
                         + ".\r\n..\r\n.leading dot\r\n...three\r\nend\r\n"),
+                Arguments.of("lone CR in a signed header and in the body", "From: a@example.com\r\n"
+                        + "Subject: one\rtwo\r\n\r\nthree\rfour\r\n"),
                 Arguments.of("repeated and over-signed fields", "From: a@example.com\r\nTo: x@example.org\r\n"
                         + "Received: from somewhere\r\nTo: y@example.org\r\nCc: z@example.org\r\n"
                         + "Reply-To: r@example.com\r\nSender: s@example.com\r\nIn-Reply-To: <p@example.com>\r\n\r\nb\r\n"));

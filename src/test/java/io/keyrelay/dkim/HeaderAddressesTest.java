@@ -122,6 +122,14 @@ class HeaderAddressesTest {
     }
 
     @Test
+    void reasons_quoteNoMessageText_andAreAscii() throws IOException {
+        for (String from : List.of("bad@@x", "just a name", "jörg@bücher.de", "x@exa_mple..com", "<@r:x@", "a@-ü-.de")) {
+            Authors.Unreadable u = unreadable(read("From: " + from + "\r\n\r\n", from.startsWith("a@")));
+            assertThat(u.reason()).as(from).doesNotContain(from).matches("\\p{ASCII}*");
+        }
+    }
+
+    @Test
     void twoFromFields_areRefused() throws IOException {
         assertThat(unreadable(read("From: a@x.org\r\nFrom: b@y.org\r\n\r\n", false)).reason())
                 .contains("more than one");

@@ -29,10 +29,10 @@ public final class LargeMessageSigning {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args[0]);
         long bytes = Long.parseLong(args[1]) * 1024 * 1024;
-        List<DkimKey> keys = new ArrayList<>();
+        List<SigningKey> keys = new ArrayList<>();
         for (int i = 3; i + 3 < args.length; i += 4) {
             byte[] der = Files.readAllBytes(Path.of(args[i + 2]));
-            keys.add(new DkimKey(args[i], args[i + 1],
+            keys.add(new SigningKey(args[i], args[i + 1],
                     KeyFactory.getInstance(args[i + 3]).generatePrivate(new PKCS8EncodedKeySpec(der))));
         }
         try (Spool spool = new Spool(Path.of(args[2]), 4 * 1024 * 1024)) {

@@ -28,7 +28,7 @@ class DownstreamFaultsIT {
     private static final byte[] MESSAGE = "Subject: fault\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private RelayHarness relay(ScriptedMta mta) {
-        return RelayHarness.builder(dir).downstreamPort(mta.port()).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        return RelayHarness.builder(dir).passthrough().downstreamPort(mta.port()).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.DOWNSTREAM_READ_TIMEOUT, "1s").start();
     }
 

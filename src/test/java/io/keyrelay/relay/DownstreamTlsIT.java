@@ -30,7 +30,7 @@ class DownstreamTlsIT {
 
     @BeforeAll
     void startInner() {
-        inner = RelayHarness.builder(dir.resolve("inner")).implicitTls().start();
+        inner = RelayHarness.builder(dir.resolve("inner")).passthrough().implicitTls().start();
         innerKey = inner.createKey("outer relay");
     }
 
@@ -40,7 +40,7 @@ class DownstreamTlsIT {
     }
 
     private RelayHarness outer(String name, String tls, int port, String caFile, String verify, String password) {
-        RelayHarness.Builder b = RelayHarness.builder(dir.resolve(name)).downstreamPort(port)
+        RelayHarness.Builder b = RelayHarness.builder(dir.resolve(name)).passthrough().downstreamPort(port)
                 .set(Setting.DOWNSTREAM_HOST, "localhost")
                 .set(Setting.DOWNSTREAM_TLS, tls)
                 .set(Setting.DOWNSTREAM_TLS_VERIFY, verify)
@@ -128,7 +128,7 @@ class DownstreamTlsIT {
     @Test
     void plainDownstream_whenStarttlsIsRequired_isRefused() {
         // GreenMail offers no STARTTLS: with downstream.tls=starttls keyrelay must not fall back to plain text.
-        try (RelayHarness outer = RelayHarness.builder(dir.resolve("nostarttls"))
+        try (RelayHarness outer = RelayHarness.builder(dir.resolve("nostarttls")).passthrough()
                 .downstreamPort(inner.greenMail().getSmtp().getPort())
                 .set(Setting.DOWNSTREAM_TLS, "starttls").start()) {
             CreatedKey k = outer.createKey("client");

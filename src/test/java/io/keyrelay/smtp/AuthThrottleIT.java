@@ -50,7 +50,7 @@ class AuthThrottleIT {
     @Test
     void tooManyFailures_getTheAddressRefused_atAuthAndAtConnect_whileOtherAddressesCarryOn() {
         int adminPort = FreePorts.pick();
-        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_DELAY, "10ms").set(Setting.ADMIN_PORT, Integer.toString(adminPort)).start();
                 LogCapture log = LogCapture.of("io.keyrelay")) {
             CreatedKey good = relay.createKey("good");
@@ -96,7 +96,7 @@ class AuthThrottleIT {
 
     @Test
     void guessingRandomKeys_costsAtMostAuthFailuresStoreReadsPerAddress() {
-        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_DELAY, "0").start()) {
             long before = relay.runtime().keyLookup().storeReads();
             int refusedAtConnect = 0;
@@ -152,7 +152,7 @@ class AuthThrottleIT {
     @Test
     void smtplibRetryingOneStaleKey_withPlainThenLogin_isRefusedEachTime_butDoesNotBanItsHost() {
         int adminPort = FreePorts.pick();
-        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_DELAY, "0").set(Setting.ADMIN_PORT, Integer.toString(adminPort)).start()) {
             CreatedKey other = relay.createKey("other app on the same host", io.keyrelay.keys.Grant.SMTP_INJECT,
                     io.keyrelay.keys.Grant.API_KEYS_VIEW);
@@ -189,7 +189,7 @@ class AuthThrottleIT {
     @Test
     void aValidKeyFromAnAddressItDoesNotAllow_orWithoutItsGrant_isRefusedEachTime_withoutABan() {
         // 30 refusals in one session: past smtp.hard_error_limit's default, whose own closing is not this test's subject.
-        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_DELAY, "0").set(Setting.SMTP_HARD_ERROR_LIMIT, "100").start()) {
             CreatedKey pinned = relay.createKey(new io.keyrelay.keys.KeySpec("pinned",
                     java.util.Set.of(io.keyrelay.keys.Grant.SMTP_INJECT), io.keyrelay.net.IpAllowlist.parse(
@@ -219,7 +219,7 @@ class AuthThrottleIT {
      */
     @Test
     void theDelayBeforeEachFailure_holdsNoPlatformThread() throws Exception {
-        try (RelayHarness relay = RelayHarness.builder(dir).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_DELAY, "1s").set(Setting.LIMITS_AUTH_FAILURES, "1000").start();
                 ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
             int n = 100;

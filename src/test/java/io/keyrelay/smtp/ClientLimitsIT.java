@@ -70,7 +70,7 @@ class ClientLimitsIT {
     @Test
     void oneAddress_getsAtMostItsShareOfSessions_andOfNewConnections_andOthersAreServed() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                         .set(Setting.SMTP_MAX_CONNECTIONS_PER_IP, "3")
                         .set(Setting.SMTP_MAX_CONNECTION_RATE_PER_IP, "6").start()) {
@@ -110,7 +110,7 @@ class ClientLimitsIT {
     @Test
     void aCommandLineTrickledByteByByte_isCutOffByItsDeadline_thoughEveryReadIsQuick() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_IDLE_TIMEOUT, "30s")
                         .set(Setting.SMTP_COMMAND_TIMEOUT, "1s").start()) {
             try (RawSmtpClient c = relay.connect()) {
@@ -132,7 +132,7 @@ class ClientLimitsIT {
     @Test
     void aMessageTrickledLineByLine_isCutOffByTheDataDeadline_andNothingIsRelayed() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_IDLE_TIMEOUT, "30s")
                         .set(Setting.SMTP_DATA_TIMEOUT, "1s").start()) {
             CreatedKey key = relay.createKey("slow data");
@@ -161,7 +161,7 @@ class ClientLimitsIT {
     @Test
     void aSessionThatDoesNotAuthenticateInTime_isClosed_evenWhileItKeepsTalking_onEveryPort() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port()).implicitTls()
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_AUTH_TIMEOUT, "1s").start()) {
             CreatedKey key = relay.createKey("auth in time");
             for (boolean implicit : new boolean[] {false, true}) {
@@ -186,7 +186,7 @@ class ClientLimitsIT {
     @Test
     void anEnvelopeHeldOpenWithNoops_isClosedByTheTransactionDeadline() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_TRANSACTION_TIMEOUT, "1s")
                         .set(Setting.SMTP_JUNK_COMMAND_LIMIT, "100000").start()) {
             CreatedKey key = relay.createKey("held envelope");
@@ -204,7 +204,7 @@ class ClientLimitsIT {
     @Test
     void twentyErrors_closeTheSession_andJunkPastItsLimitCountsAsErrors_butADeliveryStartsBothAgain() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").start()) {
             CreatedKey key = relay.createKey("errors");
             try (RawSmtpClient c = authenticated(relay.connect(), key)) {
@@ -238,7 +238,7 @@ class ClientLimitsIT {
     @Test
     void recipientsPastTheLimit_areNoErrors_upToTheOvershoot_andThenTheyAre() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_MAX_RECIPIENTS, "2").start()) {
             CreatedKey key = relay.createKey("overshoot");
             try (RawSmtpClient c = authenticated(relay.connect(), key)) {
@@ -271,7 +271,7 @@ class ClientLimitsIT {
     @Test
     void behindATrustedProxy_theLimitsApplyToTheAddressInTheHeader_andAnIpv4MappedTcp6SourceIsAccepted() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "always").set(Setting.SMTP_PROXY_PROTOCOL, "v1")
                         .set(Setting.SMTP_PROXY_TRUSTED, "127.0.0.1").set(Setting.SMTP_MAX_CONNECTIONS_PER_IP, "2")
                         .start()) {
@@ -308,7 +308,7 @@ class ClientLimitsIT {
     @Test
     void aTrustedProxyThatSendsPartOfAHeaderAndStops_isClosedAfterTheProxyTimeout() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_PROXY_PROTOCOL, "any").set(Setting.SMTP_PROXY_TRUSTED, "127.0.0.1")
                         .set(Setting.SMTP_PROXY_TIMEOUT, "1s").start()) {
             for (String part : List.of("PROX", "PROXY TCP4 192.0.2.7", "\r\n\r\n\0")) {

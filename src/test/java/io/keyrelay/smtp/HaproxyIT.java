@@ -44,7 +44,7 @@ class HaproxyIT {
     @BeforeAll
     void start() {
         mta = new ScriptedMta();
-        relay = RelayHarness.builder(dir.resolve("relay")).implicitTls().downstreamPort(mta.port())
+        relay = RelayHarness.builder(dir.resolve("relay")).passthrough().implicitTls().downstreamPort(mta.port())
                 .set(Setting.SMTP_PROXY_PROTOCOL, "any")
                 .set(Setting.SMTP_PROXY_TRUSTED, "127.0.0.1")
                 .set(Setting.LIMITS_AUTH_DELAY, "0")

@@ -44,7 +44,7 @@ class HostileInputIT {
     @BeforeAll
     void start() {
         mta = new ScriptedMta();
-        relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+        relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                 .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback") // TLS is not the subject here, except for STARTTLS
                 .set(Setting.LIMITS_AUTH_FAILURES, "1000").set(Setting.LIMITS_AUTH_DELAY, "0")
                 .start();

@@ -56,7 +56,7 @@ class KeyLimitsIT {
     void start() {
         mta = new ScriptedMta().dataReply(d -> new String(d, StandardCharsets.US_ASCII).contains("REJECT-ME")
                 ? "554 5.7.1 Rejected by policy" : "250 2.0.0 Ok: queued as SCRIPTED");
-        relay = RelayHarness.builder(dir.resolve("relay")).downstreamPort(mta.port()).clock(clock).start();
+        relay = RelayHarness.builder(dir.resolve("relay")).passthrough().downstreamPort(mta.port()).clock(clock).start();
     }
 
     @AfterAll
@@ -257,7 +257,7 @@ class KeyLimitsIT {
 
     @Test
     void theConfiguredDefault_appliesToKeysWithoutTheirOwn_andAKeyMayBeUnlimited() {
-        try (RelayHarness limited = RelayHarness.builder(dir.resolve("limited")).downstreamPort(mta.port()).clock(clock)
+        try (RelayHarness limited = RelayHarness.builder(dir.resolve("limited")).passthrough().downstreamPort(mta.port()).clock(clock)
                 .set(Setting.LIMITS_MESSAGES_PER_MINUTE, "1").start()) {
             CreatedKey plain = limited.createKey("default limits");
             CreatedKey unlimited = limited.createKey(new KeySpec("bulk", Set.of(Grant.SMTP_INJECT), IpAllowlist.ANY,

@@ -43,7 +43,7 @@ class KeySessionsIT {
     @EnumSource(Kind.class)
     void sessionsIdlingAfterMailFrom_holdNoDownstreamConnection_soAnotherKeyStillRelays(Kind kind) {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).store(kind).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().store(kind).downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.DOWNSTREAM_POOL_SIZE, "2")
                         .set(Setting.DOWNSTREAM_CONNECT_TIMEOUT, "2s").start()) {
             CreatedKey hog = relay.createKey("hog");
@@ -79,7 +79,7 @@ class KeySessionsIT {
     @EnumSource(Kind.class)
     void aKeysConcurrentSessions_areCappedByItsOwnLimitOrTheDefault_andAPlaceFreedIsUsable(Kind kind) {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).store(kind).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().store(kind).downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.LIMITS_SESSIONS_PER_KEY, "3")
                         .start()) {
             CreatedKey two = relay.createKey(new KeySpec("two sessions", EnumSet.of(Grant.SMTP_INJECT), IpAllowlist.ANY,
@@ -129,7 +129,7 @@ class KeySessionsIT {
     @EnumSource(Kind.class)
     void noopsInsideATransaction_runOut_andTheDownstreamConnectionIsGivenBack(Kind kind) {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).store(kind).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().store(kind).downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.DOWNSTREAM_POOL_SIZE, "1")
                         .set(Setting.DOWNSTREAM_CONNECT_TIMEOUT, "2s").start()) {
             CreatedKey key = relay.createKey("noops");

@@ -37,7 +37,7 @@ class ProtocolTokensIT {
     @BeforeAll
     void start() {
         mta = new ScriptedMta();
-        relay = RelayHarness.builder(dir).downstreamPort(mta.port()).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
+        relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port()).set(Setting.SMTP_AUTH_PLAINTEXT, "loopback")
                 .set(Setting.LIMITS_AUTH_FAILURES, "1000").start();
         key = relay.createKey("tokens");
     }

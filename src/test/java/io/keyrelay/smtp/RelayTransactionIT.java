@@ -49,7 +49,7 @@ class RelayTransactionIT {
 
     @BeforeParameterizedClassInvocation
     void start(Kind kind) {
-        relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind)
+        relay = RelayHarness.builder(dir.resolve(kind.name())).passthrough().store(kind)
                 .set(Setting.SMTP_MAX_MESSAGE_SIZE, "64KiB")
                 .set(Setting.SMTP_MAX_RECIPIENTS, "3")
                 .start();
@@ -124,7 +124,7 @@ class RelayTransactionIT {
     @Test
     void smtpUtf8_andBodyParameters_arePassedToTheDownstream_exactBytesKept() throws Exception {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-utf8")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-utf8")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("utf8");
             byte[] original = fixture("utf8-8bit.eml");
             try (RawSmtpClient c = r.authenticated(k.secret())) {
@@ -212,7 +212,7 @@ class RelayTransactionIT {
     @Test
     void recipientRejectedDownstream_getsTheDownstreamsAnswer_othersAreDelivered() {
         try (ScriptedMta mta = new ScriptedMta().rcptReply("bad@dest.test", "550 5.1.1 <bad@dest.test>: no such user");
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-rcpt")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-rcpt")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("rcpt");
             try (RawSmtpClient c = r.authenticated(k.secret())) {
                 c.command("MAIL FROM:<a@example.com>").assertCode(250);
@@ -233,7 +233,7 @@ class RelayTransactionIT {
     @Test
     void pipelinedDownstream_getsMailFromWithTheFirstRcpt_andARefusedSenderIsTheAnswerToRcpt() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-refuse")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-refuse")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("refuse");
             try (RawSmtpClient c = r.authenticated(k.secret())) {
                 mta.mailReply("451 4.3.2 Try again later");
@@ -261,7 +261,7 @@ class RelayTransactionIT {
     void withoutPipelining_mailFromIsRelayedOnItsOwn_andARefusedSenderIsTheAnswerToTheFirstRcpt() {
         for (boolean offered : new boolean[] {false, true}) {
             try (ScriptedMta mta = new ScriptedMta().pipelining(offered);
-                    RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-nopipe-" + offered)).store(kind)
+                    RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-nopipe-" + offered)).passthrough().store(kind)
                             .downstreamPort(mta.port()).set(Setting.DOWNSTREAM_PIPELINING, offered ? "false" : "true")
                             .start()) {
                 CreatedKey k = r.createKey("nopipe");
@@ -297,7 +297,7 @@ class RelayTransactionIT {
     @Test
     void downstreamLostMidData_gives451_never250_andNothingIsDelivered() {
         try (ScriptedMta mta = new ScriptedMta().dropMidData(true);
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-drop")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-drop")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("drop");
             try (RawSmtpClient c = r.authenticated(k.secret())) {
                 byte[] body = ("Subject: s\r\n\r\n" + "line of text\r\n".repeat(2000)).getBytes();
@@ -314,7 +314,7 @@ class RelayTransactionIT {
     @Test
     void downstreamConnections_areReusedAcrossMessagesAndSessions() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-pool")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-pool")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("pool");
             for (int s = 0; s < 3; s++) {
                 try (RawSmtpClient c = r.authenticated(k.secret())) {
@@ -334,7 +334,7 @@ class RelayTransactionIT {
     @Test
     void smugglingSequences_stayInsideOneMessage() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-smuggle")).store(kind).downstreamPort(mta.port()).start()) {
+                RelayHarness r = RelayHarness.builder(dir.resolve(kind + "-smuggle")).passthrough().store(kind).downstreamPort(mta.port()).start()) {
             CreatedKey k = r.createKey("smuggle");
             byte[] evil = ("Subject: first\r\n\r\nhello\n.\nMAIL FROM:<evil@x>\r\nRCPT TO:<victim@x>\r\nDATA\r\n"
                     + "\r\n.\n\r.\r\r.\r\nbye\r\n").getBytes(StandardCharsets.US_ASCII);

@@ -24,7 +24,7 @@ class SessionRevocationIT {
 
     @Test
     void revokedKey_openSessionIsClosedWith421_atTheNextMail_andNothingIsRelayed() {
-        try (RelayHarness relay = RelayHarness.builder(dir).start()) {
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().start()) {
             CreatedKey key = relay.createKey("session");
             try (RawSmtpClient c = relay.authenticated(key.secret())) {
                 c.send("a@example.com", List.of("first@dest.test"), MSG).assertCode(250);
@@ -40,7 +40,7 @@ class SessionRevocationIT {
 
     @Test
     void grantRemovedOrAddressExcluded_openSessionStops() {
-        try (RelayHarness relay = RelayHarness.builder(dir).start()) {
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().start()) {
             CreatedKey a = relay.createKey("grant");
             try (RawSmtpClient c = relay.authenticated(a.secret())) {
                 relay.runtime().keyService().update(a.key().id(),

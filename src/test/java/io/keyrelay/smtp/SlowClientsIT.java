@@ -47,7 +47,7 @@ class SlowClientsIT {
     @Test
     void anIdleClient_andOneStalledMidData_areClosedByTheIdleTimeout_andNothingIsRelayed() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_IDLE_TIMEOUT, "1s").start();
                 LogCapture log = LogCapture.of("io.keyrelay.smtp")) {
             CreatedKey key = relay.createKey("slow");
@@ -74,7 +74,7 @@ class SlowClientsIT {
     @Test
     void idleTimeout_closesSessionsOverStartTls_andOnTheImplicitTlsPort_andNotOnesThatKeepTalking() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port()).implicitTls()
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port()).implicitTls()
                         .set(Setting.SMTP_IDLE_TIMEOUT, "1s").start()) {
             CreatedKey key = relay.createKey("tls-idle");
             long t0 = System.nanoTime();
@@ -117,7 +117,7 @@ class SlowClientsIT {
     @Test
     void moreThanMaxConnections_get421_andASlotFreedIsUsableAgain() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").set(Setting.SMTP_MAX_CONNECTIONS, "3").start()) {
             CreatedKey key = relay.createKey("hog");
             List<RawSmtpClient> hogs = new ArrayList<>();
@@ -143,7 +143,7 @@ class SlowClientsIT {
     @Test
     void aClientThatDropsMidData_causesNothingToBeRelayed() {
         try (ScriptedMta mta = new ScriptedMta();
-                RelayHarness relay = RelayHarness.builder(dir).downstreamPort(mta.port())
+                RelayHarness relay = RelayHarness.builder(dir).passthrough().downstreamPort(mta.port())
                         .set(Setting.SMTP_AUTH_PLAINTEXT, "loopback").start();
                 LogCapture log = LogCapture.of("")) {
             CreatedKey key = relay.createKey("dropper");

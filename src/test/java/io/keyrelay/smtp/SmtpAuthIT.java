@@ -55,7 +55,7 @@ class SmtpAuthIT {
     @BeforeParameterizedClassInvocation
     void start(Kind kind) {
         // This class refuses many AUTHs from 127.0.0.1 on purpose; AuthThrottleIT is where throttling is tested.
-        relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind).implicitTls()
+        relay = RelayHarness.builder(dir.resolve(kind.name())).passthrough().store(kind).implicitTls()
                 .set(Setting.LIMITS_AUTH_FAILURES, "1000").set(Setting.LIMITS_AUTH_DELAY, "0").start();
     }
 

@@ -36,7 +36,7 @@ class SmugglingIT {
     @BeforeAll
     void start() {
         lenientMta = new ScriptedMta().lenientEndOfData(true);
-        relay = RelayHarness.builder(dir).downstreamPort(lenientMta.port()).start();
+        relay = RelayHarness.builder(dir).passthrough().downstreamPort(lenientMta.port()).start();
         key = relay.createKey("smuggling");
     }
 

@@ -46,7 +46,7 @@ class StoreOutageIT {
 
     @Test
     void postgresDown_cachedKeysWork_uncachedGet454_andItRecovers() throws Exception {
-        try (RelayHarness relay = RelayHarness.builder(dir).store(Kind.POSTGRES).start()) {
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().store(Kind.POSTGRES).start()) {
             CreatedKey cached = relay.createKey("cached");
             CreatedKey cold = relay.createKey("cold");
             assertThat(auth(relay, cached.secret())).isEqualTo(235);
@@ -75,7 +75,7 @@ class StoreOutageIT {
      */
     @Test
     void duringAnOutage_cachedKeysWorkForCacheTtl_then454_andNoClientIsThrottled() throws Exception {
-        try (RelayHarness relay = RelayHarness.builder(dir).store(Kind.POSTGRES)
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().store(Kind.POSTGRES)
                 .set(Setting.CACHE_TTL, "3s").set(Setting.CACHE_REFRESH, "1s")
                 .set(Setting.LIMITS_AUTH_FAILURES, "3").start()) {
             CreatedKey cached = relay.createKey("short-lived cache");
@@ -103,7 +103,7 @@ class StoreOutageIT {
 
     @Test
     void embeddedStoreGone_cachedKeysWork_uncachedGet454() {
-        try (RelayHarness relay = RelayHarness.builder(dir).store(Kind.H2).start()) {
+        try (RelayHarness relay = RelayHarness.builder(dir).passthrough().store(Kind.H2).start()) {
             CreatedKey cached = relay.createKey("cached");
             CreatedKey cold = relay.createKey("cold");
             assertThat(auth(relay, cached.secret())).isEqualTo(235);

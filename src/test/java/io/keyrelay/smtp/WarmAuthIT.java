@@ -24,7 +24,7 @@ class WarmAuthIT {
     @ParameterizedTest
     @EnumSource(Kind.class)
     void warmAuth_readsNothingFromTheStore(Kind kind) {
-        try (RelayHarness relay = RelayHarness.builder(dir.resolve(kind.name())).store(kind).start()) {
+        try (RelayHarness relay = RelayHarness.builder(dir.resolve(kind.name())).passthrough().store(kind).start()) {
             CreatedKey key = relay.createKey("warm");
             KeyLookup lookup = relay.runtime().keyLookup();
             long before = lookup.storeReads();

@@ -39,10 +39,6 @@ public final class Haproxy implements AutoCloseable {
 
     public static Haproxy start(Path dir, List<Route> routes) {
         Path binary = Path.of("/usr/sbin/haproxy");
-        if (!Files.isExecutable(binary)) {
-            throw new IllegalStateException("HAProxy is not installed at " + binary
-                    + " (scripts/test installs Debian's haproxy)");
-        }
         Map<String, Integer> ports = new LinkedHashMap<>();
         StringBuilder cfg = new StringBuilder("""
                 global
@@ -63,6 +59,49 @@ public final class Haproxy implements AutoCloseable {
                     .append("    server relay 127.0.0.1:").append(r.backendPort())
                     .append(r.proxyVersion() == 2 ? " send-proxy-v2" : " send-proxy")
                     .append(r.healthChecks() ? " check inter 200ms" : "").append('\n');
+        }
+        return launch(binary, dir, cfg, ports);
+    }
+
+    /** One relay node behind a {@link #balanced} frontend: its SMTP port, and the admin port HAProxy checks. */
+    public record Node(String name, int smtpPort, int adminPort) {}
+
+    /**
+     * One frontend, {@code name}, spreading connections round-robin over {@code nodes} with PROXY v2 headers, as in
+     * production: each node's {@code /readyz} is checked every 300 ms (a node that fails one check gets no new
+     * connection), and a connection that cannot reach its node is tried on another ({@code option redispatch}).
+     */
+    public static Haproxy balanced(Path dir, String name, List<Node> nodes) {
+        Path binary = Path.of("/usr/sbin/haproxy");
+        int port = FreePorts.pick();
+        StringBuilder cfg = new StringBuilder("""
+                global
+                    maxconn 512
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 60s
+                    timeout server 60s
+                    retries 3
+                    option redispatch
+                """);
+        cfg.append("frontend ").append(name).append("\n    bind 127.0.0.1:").append(port).append('\n')
+                .append("    default_backend ").append(name).append("_nodes\n")
+                .append("backend ").append(name).append("_nodes\n")
+                .append("    balance roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200\n");
+        for (Node n : nodes) {
+            cfg.append("    server ").append(n.name()).append(" 127.0.0.1:").append(n.smtpPort())
+                    .append(" send-proxy-v2 check port ").append(n.adminPort()).append(" inter 300ms fall 1 rise 1\n");
+        }
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        ports.put(name, port);
+        return launch(binary, dir, cfg, ports);
+    }
+
+    private static Haproxy launch(Path binary, Path dir, StringBuilder cfg, Map<String, Integer> ports) {
+        if (!Files.isExecutable(binary)) {
+            throw new IllegalStateException("HAProxy is not installed at " + binary
+                    + " (scripts/test installs Debian's haproxy)");
         }
         try {
             Files.createDirectories(dir);

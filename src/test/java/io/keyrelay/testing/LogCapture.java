@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +49,7 @@ public final class LogCapture implements AutoCloseable {
     }
 
     public List<String> messages() {
-        return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        return events().stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
 
     public String all() {
@@ -57,8 +58,15 @@ public final class LogCapture implements AutoCloseable {
 
     /** The lines logged at {@code level} or above, with their logger names. */
     public List<String> atLeast(Level level) {
-        return appender.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(level))
+        return events().stream().filter(e -> e.getLevel().isGreaterOrEqual(level))
                 .map(e -> e.getLevel() + " " + e.getLoggerName() + " - " + e.getFormattedMessage()).toList();
+    }
+
+    /** A copy of what was captured: the appender adds under its own lock while the relay's threads still log. */
+    private List<ILoggingEvent> events() {
+        synchronized (appender) {
+            return new ArrayList<>(appender.list);
+        }
     }
 
     @Override

@@ -58,7 +58,10 @@ public final class RelayHarness implements AutoCloseable {
         return new Builder(dir);
     }
 
-    /** Options; defaults: H2, STARTTLS on an ephemeral loopback port, no plaintext AUTH, GreenMail downstream. */
+    /**
+     * Options; defaults: H2, STARTTLS on an ephemeral loopback port, no plaintext AUTH, GreenMail downstream, and
+     * the relay's own default mode ({@code relay.mode: queue}) unless {@link #passthrough()} is asked for.
+     */
     public static final class Builder {
         private final Path dir;
         private TestDatabases.Kind kind = TestDatabases.Kind.H2;
@@ -74,6 +77,12 @@ public final class RelayHarness implements AutoCloseable {
 
         public Builder store(TestDatabases.Kind kind) {
             this.kind = kind;
+            return this;
+        }
+
+        /** {@code relay.mode: passthrough}: for tests of relaying during the client's transaction. */
+        public Builder passthrough() {
+            settings.put(Setting.RELAY_MODE, "passthrough");
             return this;
         }
 

@@ -135,6 +135,19 @@ public final class RelayProcess implements AutoCloseable {
         }
     }
 
+    /** {@code kill -9}: SIGKILL (what {@code destroyForcibly} sends on Linux), then waits for the process to be gone. */
+    public void kill9() {
+        process.destroyForcibly();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                throw new AssertionError("keyrelay still running 10 s after SIGKILL");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {

@@ -96,7 +96,7 @@ class CertificateReloadIT {
         point("cert.pem", "cert1.pem");
         point("key.pem", "key1.pem");
         int adminPort = FreePorts.pick();
-        try (RelayHarness relay = RelayHarness.builder(dir.resolve("relay")).implicitTls()
+        try (RelayHarness relay = RelayHarness.builder(dir.resolve("relay")).passthrough().implicitTls()
                 .set(Setting.SMTP_TLS_CERT, dir.resolve("live/cert.pem").toString())
                 .set(Setting.SMTP_TLS_KEY, dir.resolve("live/key.pem").toString())
                 .set(Setting.SMTP_TLS_RELOAD_INTERVAL, "200ms")

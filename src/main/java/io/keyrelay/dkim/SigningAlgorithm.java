@@ -1,6 +1,13 @@
 package io.keyrelay.dkim;
 
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.spec.InvalidKeySpecException;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Arrays;
 import java.util.Base64;
 
@@ -9,7 +16,7 @@ import java.util.Base64;
  * {@code ed25519-sha256} (RFC 8463). Both hash the body with SHA-256 under the same canonicalisation, so one body
  * hash serves every signature of a message.
  */
-public enum DkimAlgorithm {
+public enum SigningAlgorithm {
     /** RSA (PKCS#1 v1.5) over the SHA-256 of the signed data; keys of 1024 or 2048 bits. */
     RSA_SHA256("rsa-sha256", "rsa", "RSA", "SHA256withRSA"),
     /**
@@ -23,7 +30,7 @@ public enum DkimAlgorithm {
     private final String keyAlgorithm;
     private final String jcaSignature;
 
-    DkimAlgorithm(String tag, String keyType, String keyAlgorithm, String jcaSignature) {
+    SigningAlgorithm(String tag, String keyType, String keyAlgorithm, String jcaSignature) {
         this.tag = tag;
         this.keyType = keyType;
         this.keyAlgorithm = keyAlgorithm;
@@ -50,8 +57,45 @@ public enum DkimAlgorithm {
         return jcaSignature;
     }
 
+    /**
+     * A new key pair for this algorithm: RSA of {@code bits} (1024 or 2048, the lengths DKIM verifiers accept and
+     * SparkPost offers); Ed25519 has one size and takes {@code bits} 0 or 256.
+     *
+     * @throws IllegalArgumentException for any other length
+     */
+    public KeyPair generateKeyPair(int bits) {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance(keyAlgorithm);
+            if (this == RSA_SHA256) {
+                if (bits != 1024 && bits != 2048) {
+                    throw new IllegalArgumentException("dkim_key_length: " + bits + " is not 1024 or 2048");
+                }
+                g.initialize(bits);
+            } else if (bits != 0 && bits != 256) {
+                throw new IllegalArgumentException("an Ed25519 key has 256 bits, not " + bits);
+            }
+            return g.generateKeyPair();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no " + keyAlgorithm, e);
+        }
+    }
+
+    /**
+     * The private key stored as {@code pkcs8} (its {@link PrivateKey#getEncoded()} form, which is how a key is kept
+     * at rest, encrypted).
+     *
+     * @throws InvalidKeySpecException if the bytes are not a PKCS#8 key of this algorithm
+     */
+    public PrivateKey privateKey(byte[] pkcs8) throws InvalidKeySpecException {
+        try {
+            return KeyFactory.getInstance(keyAlgorithm).generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no " + keyAlgorithm, e);
+        }
+    }
+
     /** The algorithm of a key, by its JCA algorithm name ({@code RSA}, {@code Ed25519}/{@code EdDSA}). */
-    public static DkimAlgorithm of(java.security.Key key) {
+    public static SigningAlgorithm of(java.security.Key key) {
         return switch (key.getAlgorithm()) {
             case "RSA" -> RSA_SHA256;
             case "Ed25519", "EdDSA", "1.3.101.112" -> ED25519_SHA256; // the OID: how Conscrypt names its keys

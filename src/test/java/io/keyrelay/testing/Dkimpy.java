@@ -1,4 +1,4 @@
-package io.keyrelay.dkim;
+package io.keyrelay.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +28,7 @@ public final class Dkimpy {
         return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
     }
 
+    /** Verifies every DKIM-Signature of the message in {@code message}, keys from DNS at 127.0.0.1:{@code dnsPort}. */
     public static Verdict verify(int dnsPort, Path message) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(python(), SCRIPT.toString(), Integer.toString(dnsPort), message.toString())
                 .redirectErrorStream(true).start();

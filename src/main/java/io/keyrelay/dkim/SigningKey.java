@@ -11,24 +11,24 @@ import java.util.Objects;
  * @param selector the selector ({@code s=}): the key record is at {@code <selector>._domainkey.<domain>}
  * @param privateKey an RSA or Ed25519 private key; its type decides the algorithm
  */
-public record DkimKey(String domain, String selector, PrivateKey privateKey) {
-    public DkimKey {
+public record SigningKey(String domain, String selector, PrivateKey privateKey) {
+    public SigningKey {
         domain = DomainNames.normalize(domain);
         Objects.requireNonNull(privateKey, "privateKey");
         if (selector == null || !selector.matches("[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"
                 + "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*")) {
             throw new IllegalArgumentException("selector: '" + selector + "' is not a DNS label sequence");
         }
-        DkimAlgorithm.of(privateKey); // an unsupported key type fails here, not at the first message
+        SigningAlgorithm.of(privateKey); // an unsupported key type fails here, not at the first message
     }
 
     /** The algorithm this key signs with. */
-    public DkimAlgorithm algorithm() {
-        return DkimAlgorithm.of(privateKey);
+    public SigningAlgorithm algorithm() {
+        return SigningAlgorithm.of(privateKey);
     }
 
     @Override
     public String toString() {
-        return "DkimKey[" + algorithm().tag() + " d=" + domain + " s=" + selector + " key=(hidden)]";
+        return "SigningKey[" + algorithm().tag() + " d=" + domain + " s=" + selector + " key=(hidden)]";
     }
 }

@@ -1,0 +1,221 @@
+package io.keyrelay.cluster;
+
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.config.Secrets;
+import io.keyrelay.text.LogText;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCredentials;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.StaticCredentialsProvider;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Redis that the nodes of a cluster share counters in ({@code cluster.redis.url}), and whether it can be used
+ * now. One Lettuce connection, which multiplexes every session's commands; each command waits at most
+ * {@code cluster.redis.timeout}.
+ *
+ * <p>Redis is a convenience, never a condition for relaying mail: the first command that fails or times out marks it
+ * <em>down</em> (one warning in the log), and from then on {@link #call} answers null at once without trying, so
+ * callers count on this node instead ({@link #fallbacks()} counts how often). A probe checks every second with
+ * PING, and the first that answers marks it up again (one line in the log). While it is down, a command that
+ * Lettuce cannot send is refused at once rather than queued ({@code REJECT_COMMANDS}), so nothing piles up.
+ */
+public final class Redis implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Redis.class);
+    static final Duration PROBE_EVERY = Duration.ofSeconds(1);
+
+    private final String where;
+    private final RedisClient client;
+    private final Duration timeout;
+    private final ScheduledExecutorService probe;
+    private final AtomicLong fallbacks = new AtomicLong();
+    private final AtomicLong outages = new AtomicLong();
+    private volatile StatefulRedisConnection<String, String> connection;
+    private volatile boolean up;
+    private volatile String downReason = "not connected yet";
+
+    private Redis(RelayConfig.Redis config) {
+        this.where = Secrets.maskUrl(config.url());
+        this.timeout = config.timeout();
+        RedisURI uri = RedisURI.create(config.url());
+        if (!config.password().isEmpty()) {
+            RedisCredentials given = uri.getCredentialsProvider() == null ? null
+                    : uri.getCredentialsProvider().resolveCredentials().block();
+            String user = given != null && given.hasUsername() ? given.getUsername() : null; // redis://user@host
+            uri.setCredentialsProvider(new StaticCredentialsProvider(user, config.password().toCharArray()));
+        }
+        uri.setTimeout(connectTimeout(timeout)); // the connection's handshake; commands get cluster.redis.timeout
+        this.client = RedisClient.create(uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())
+                .build());
+        this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "keyrelay-redis-probe");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static Duration connectTimeout(Duration commandTimeout) {
+        Duration floor = Duration.ofSeconds(1);
+        return commandTimeout.compareTo(floor) > 0 ? commandTimeout : floor;
+    }
+
+    /**
+     * Connects to {@code config}'s Redis if it answers now; if it does not, starts all the same, down, and keeps
+     * trying every second. Never throws for an unreachable Redis.
+     */
+    public static Redis start(RelayConfig.Redis config) {
+        Redis r = new Redis(config);
+        r.check();
+        if (!r.up) {
+            log.warn("Redis at {} unreachable at start ({}): counting limits and AUTH failures on this node until it"
+                    + " answers", r.where, LogText.quote(r.downReason));
+            r.outages.incrementAndGet();
+        }
+        r.probe.scheduleWithFixedDelay(r::probeIfDown, PROBE_EVERY.toMillis(), PROBE_EVERY.toMillis(),
+                TimeUnit.MILLISECONDS);
+        return r;
+    }
+
+    /**
+     * Runs {@code op} on Redis if it is up; null if it is down, or if {@code op} fails (which marks it down). A null
+     * answer is counted as a fallback: the caller counts on this node.
+     */
+    public <T> T call(String what, Function<RedisCommands<String, String>, T> op) {
+        StatefulRedisConnection<String, String> c = connection;
+        if (!up || c == null) {
+            fallbacks.incrementAndGet();
+            return null;
+        }
+        try {
+            return op.apply(c.sync());
+        } catch (RuntimeException e) {
+            down(what, e);
+            fallbacks.incrementAndGet();
+            return null;
+        }
+    }
+
+    /** Runs {@code script} with {@code keys} and {@code args}: EVALSHA, loading it with EVAL when Redis lost it. */
+    public static <T> T run(RedisCommands<String, String> redis, Script script, ScriptOutputType type, String[] keys,
+            String... args) {
+        try {
+            return redis.evalsha(script.sha1(), type, keys, args);
+        } catch (RedisNoScriptException e) {
+            return redis.eval(script.text(), type, keys, args); // loads it for the next EVALSHA
+        }
+    }
+
+    /** True while Redis answers (the counters are shared); false while this node counts on its own. */
+    public boolean up() {
+        return up;
+    }
+
+    /** Why Redis is down, when it is (for {@code /readyz}). */
+    public String downReason() {
+        return downReason;
+    }
+
+    /** Operations counted on this node because Redis was down. */
+    public long fallbacks() {
+        return fallbacks.get();
+    }
+
+    /** Times Redis went down (or was down at start). */
+    public long outages() {
+        return outages.get();
+    }
+
+    /** Where Redis is, with any secret masked. */
+    public String where() {
+        return where;
+    }
+
+    private void down(String what, RuntimeException e) {
+        synchronized (this) {
+            if (!up) {
+                return;
+            }
+            up = false;
+            downReason = what + ": " + e.getMessage();
+        }
+        outages.incrementAndGet();
+        log.warn("Redis at {} unreachable ({}): counting limits and AUTH failures on this node until it is back",
+                where, LogText.quote(downReason));
+    }
+
+    private void probeIfDown() {
+        if (up) {
+            return;
+        }
+        check();
+        if (up) {
+            log.info("Redis at {} reachable again: limits and AUTH failures are counted across the cluster again",
+                    where);
+        }
+    }
+
+    /** Connects if need be and PINGs; up if the answer came. */
+    private void check() {
+        try {
+            StatefulRedisConnection<String, String> c = connection;
+            if (c == null) {
+                c = client.connect();
+                connection = c;
+            }
+            // The probe may wait longer than a command: a first answer can be slow (a cold JVM, a Redis loading).
+            c.setTimeout(connectTimeout(timeout));
+            try {
+                if ("PONG".equals(c.sync().ping())) {
+                    up = true;
+                }
+            } finally {
+                c.setTimeout(timeout);
+            }
+        } catch (RuntimeException e) {
+            downReason = "connect: " + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        probe.shutdownNow();
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            c.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+
+    /** A Lua script and its SHA-1, as EVALSHA names it. */
+    public record Script(String text, String sha1) {
+        public static Script of(String text) {
+            try {
+                byte[] d = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
+                return new Script(text, HexFormat.of().formatHex(d));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-1 is part of every JDK", e);
+            }
+        }
+    }
+}

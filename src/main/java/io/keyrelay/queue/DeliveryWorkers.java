@@ -1,0 +1,219 @@
+package io.keyrelay.queue;
+
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.relay.Downstream;
+import io.keyrelay.store.StoreException;
+import io.keyrelay.text.LogText;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's delivery workers ({@code queue.workers} virtual threads). Each claims one due message at a time,
+ * delivers it ({@link Delivery}) and records the outcome; with nothing due it sleeps until a message is committed
+ * on this node ({@link WakeSignal}) or {@code queue.poll_interval} passes (for messages accepted by other nodes and
+ * retries coming due).
+ *
+ * <p>Shutting down: {@link #stopClaiming()} first (no new claims), then {@link #close()} waits for the deliveries
+ * under way until {@code smtp.shutdown_grace} after the stop began, interrupts what is left, and gives back the
+ * claims that did not finish, so another node (or this one after its restart) delivers them without waiting for the
+ * lease to run out.
+ */
+public final class DeliveryWorkers implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DeliveryWorkers.class);
+    /** How long to wait after a store error before the next claim (the store is likely down or restarting). */
+    private static final Duration STORE_BACKOFF = Duration.ofSeconds(1);
+
+    private final JdbcQueueStore store;
+    private final Delivery delivery;
+    private final RelayConfig.Queue config;
+    private final Duration grace;
+    private final Clock clock;
+    private final String owner;
+    private final WakeSignal wake;
+    private final QueueMetrics metrics;
+    private final List<Thread> threads = new ArrayList<>();
+    private final Map<String, Claim> inFlight = new ConcurrentHashMap<>();
+    private volatile boolean stopping;
+    private volatile long stopNanos;
+
+    private final Bounces bounces;
+    private final String remoteMta;
+
+    DeliveryWorkers(JdbcQueueStore store, Downstream downstream, RelayConfig.Queue config, Duration grace,
+            Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta) {
+        this.store = store;
+        this.bounces = bounces;
+        this.remoteMta = remoteMta;
+        this.delivery = new Delivery(downstream, store, config, clock);
+        this.config = config;
+        this.grace = grace;
+        this.clock = clock;
+        this.owner = owner;
+        this.wake = wake;
+        this.metrics = metrics;
+    }
+
+    /** The lease owner these workers claim as: node name, process id and a random part, unique per start. */
+    public String owner() {
+        return owner;
+    }
+
+    DeliveryWorkers start() {
+        for (int i = 0; i < config.workers(); i++) {
+            threads.add(Thread.ofVirtual().name("queue-worker-" + i).start(this::run));
+        }
+        return this;
+    }
+
+    /** Wakes the idle workers now (a test that moved its clock, or an operator's retry). */
+    public void wake() {
+        wake.wake();
+    }
+
+    private void run() {
+        while (!stopping) {
+            long seen = wake.generation();
+            Optional<Claim> claim;
+            try {
+                claim = store.claim(owner, clock.instant(), config.lease());
+            } catch (StoreException e) {
+                log.warn("queue: cannot claim messages: {}", LogText.quote(e.getMessage()));
+                pause(seen, STORE_BACKOFF);
+                continue;
+            }
+            if (claim.isEmpty()) {
+                pause(seen, config.pollInterval());
+                continue;
+            }
+            deliver(claim.get());
+        }
+    }
+
+    private void pause(long seen, Duration d) {
+        try {
+            wake.awaitAfter(seen, d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopping = true;
+        }
+    }
+
+    private void deliver(Claim claim) {
+        inFlight.put(claim.id(), claim);
+        try {
+            if (claim.afterLostLease()) {
+                metrics.leaseExpired();
+                log.warn("queue: id={} claimed again after a lease ran out without an outcome (attempt {}): the"
+                        + " downstream may receive it twice", claim.id(), claim.attempt());
+            }
+            Outcome outcome = delivery.attempt(claim);
+            if (Thread.interrupted() && stopping) {
+                // Cut off at the end of the shutdown grace: what the downstream said (if anything) is unknown, so
+                // the message goes back, due now, rather than deferred on the strength of an interrupted read.
+                giveBack(claim);
+                return;
+            }
+            metrics.attempted(outcome);
+            List<Bounces.NewMessage> reports = reports(claim, outcome);
+            boolean recorded;
+            try {
+                recorded = store.settle(claim, owner, outcome, reports);
+            } catch (StoreException e) {
+                // The lease runs out and the message is tried again: possibly a duplicate, never a loss.
+                log.error("queue: id={} cannot record the outcome ({}): {}", claim.id(), LogText.quote(outcome.summary()),
+                        LogText.quote(e.getMessage()));
+                return;
+            }
+            logAttempt(claim, outcome, recorded);
+            if (recorded && !reports.isEmpty()) {
+                metrics.reported(reports.size());
+                reports.forEach(r -> log.info("queue: id={} bounce queued as {} to <{}>", claim.id(), r.id(),
+                        claim.envelope().sender()));
+                wake.wake();
+            }
+        } finally {
+            inFlight.remove(claim.id());
+        }
+    }
+
+    /**
+     * The bounce this attempt owes (failed recipients whose NOTIFY asks for it), built before the outcome is
+     * recorded so both go into the store together. A bounce that cannot be built is logged and skipped: the outcome
+     * is still recorded, the message is not held back for its report.
+     */
+    private List<Bounces.NewMessage> reports(Claim claim, Outcome outcome) {
+        List<Outcome.Result> failed = Bounces.owed(claim, outcome, Bounces.Kind.FAILED);
+        if (failed.isEmpty()) {
+            return List.of();
+        }
+        try (java.io.InputStream original = store.body(claim.id(), claim.size())) {
+            return List.of(bounces.report(claim, outcome, Bounces.Kind.FAILED, failed, original, remoteMta));
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("queue: id={} cannot build its bounce: {}", claim.id(), LogText.quote(String.valueOf(e.getMessage())));
+            return List.of();
+        }
+    }
+
+    private void logAttempt(Claim claim, Outcome o, boolean recorded) {
+        long deferred = o.count(Outcome.Kind.DEFERRED);
+        log.info("queue: id={} attempt={} rcpts={} delivered={} failed={} deferred={} next={} downstream={}{}",
+                claim.id(), claim.attempt(), claim.recipients().size(), o.count(Outcome.Kind.DELIVERED),
+                o.count(Outcome.Kind.FAILED), deferred, deferred > 0 ? o.nextAttempt() : "-",
+                LogText.quote(o.summary()), recorded ? "" : " (not recorded: the claim was lost or the message deleted)");
+    }
+
+    /** Stops taking new messages; deliveries under way go on. The shutdown grace starts now. */
+    public void stopClaiming() {
+        if (!stopping) {
+            stopNanos = System.nanoTime();
+            stopping = true;
+        }
+        wake.wake();
+    }
+
+    @Override
+    public void close() {
+        stopClaiming();
+        long deadline = stopNanos + grace.toNanos();
+        for (Thread t : threads) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left > 0) {
+                    t.join(Duration.ofNanos(left));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        threads.forEach(Thread::interrupt);
+        for (Thread t : threads) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(2));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        inFlight.values().forEach(this::giveBack);
+    }
+
+    private void giveBack(Claim c) {
+        try {
+            if (store.unclaim(c.id(), owner, clock.instant())) {
+                log.info("queue: id={} given back unfinished at shutdown", c.id());
+            }
+        } catch (StoreException e) {
+            log.warn("queue: id={} could not be given back ({}); it is delivered when its lease runs out",
+                    c.id(), LogText.quote(e.getMessage()));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.keyrelay.queue;
+
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.relay.Downstream;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.security.SecureRandom;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import javax.sql.DataSource;
+
+/**
+ * The queue's parts on one node, built together because they share the wake-up signal: the intake the SMTP path
+ * commits to, the admin service, and the delivery workers. Closing it stops the workers (see
+ * {@link DeliveryWorkers#close()}).
+ */
+public final class DurableQueue implements AutoCloseable {
+    private final JdbcQueueStore store;
+    private final MessageQueue intake;
+    private final QueueService service;
+    private final DeliveryWorkers workers;
+
+    private DurableQueue(JdbcQueueStore store, MessageQueue intake, QueueService service, DeliveryWorkers workers) {
+        this.store = store;
+        this.intake = intake;
+        this.service = service;
+        this.workers = workers;
+    }
+
+    /**
+     * Builds the queue on {@code ds} and starts {@code config.workers()} workers delivering to {@code downstream}.
+     * {@code node} names this node in the store; {@code grace} bounds the deliveries' finish at shutdown;
+     * {@code spoolDir} holds incoming messages larger than one chunk until they are committed; {@code hostname} is
+     * the Reporting-MTA of bounces and {@code remoteMta} the downstream's host (null for none) they name.
+     */
+    public static DurableQueue start(DataSource ds, Downstream downstream, RelayConfig.Queue config, Duration grace,
+            Clock clock, String node, MeterRegistry registry, Path spoolDir, String hostname, String remoteMta) {
+        JdbcQueueStore store = new JdbcQueueStore(ds);
+        WakeSignal wake = new WakeSignal();
+        QueueMetrics metrics = new QueueMetrics(registry);
+        byte[] r = new byte[4];
+        new SecureRandom().nextBytes(r);
+        String owner = node + "/" + ProcessHandle.current().pid() + "/" + HexFormat.of().formatHex(r);
+        DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
+                new Bounces(hostname, clock), remoteMta);
+        DurableQueue q = new DurableQueue(store, new MessageQueue(store, clock, node, wake, metrics, spoolDir),
+                new QueueService(store, clock, wake::wake), workers);
+        workers.start();
+        return q;
+    }
+
+    public MessageQueue intake() {
+        return intake;
+    }
+
+    public QueueService service() {
+        return service;
+    }
+
+    public DeliveryWorkers workers() {
+        return workers;
+    }
+
+    JdbcQueueStore store() {
+        return store;
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+    }
+}

@@ -1,0 +1,409 @@
+package io.keyrelay.queue;
+
+import io.keyrelay.relay.MailParams;
+import io.keyrelay.store.StoreException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The queue's tables (V6): a message goes in with everything about it in one transaction, workers claim due
+ * messages with {@code SELECT … FOR UPDATE SKIP LOCKED} under a lease, and each attempt's outcome is recorded in
+ * one transaction. The same SQL runs on PostgreSQL and H2.
+ *
+ * <p>Every change of a claimed message checks that the claim is still this worker's ({@code lease_owner}): a worker
+ * that stalled past its lease, and whose message another node has taken since, records nothing.
+ */
+public final class JdbcQueueStore {
+    /** Largest body chunk: pgjdbc reads a {@code bytea} value whole, so this bounds the heap a read needs. */
+    static final int CHUNK = 256 * 1024;
+    private static final int TEXT_MAX = 1000;
+
+    private final DataSource ds;
+
+    public JdbcQueueStore(DataSource ds) {
+        this.ds = ds;
+    }
+
+    DataSource dataSource() {
+        return ds;
+    }
+
+    /**
+     * Stores a message in one transaction: the envelope, the origin, each recipient, then the body read from
+     * {@code body} in chunks (memory bounded by one chunk). Returns the stored size. On any failure — reading the
+     * client's stream included — it is rolled back and nothing of it is visible; the exception propagates.
+     */
+    public long insert(String id, Envelope env, Origin origin, Instant now, InputStream body) throws IOException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                long size = insertOn(c, id, env, origin, now, body);
+                c.commit();
+                return size;
+            } catch (SQLException | IOException | RuntimeException e) {
+                rollback(c, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("queueing message " + id, e);
+        }
+    }
+
+    /** Writes a whole message inside the caller's transaction; returns its size. */
+    private static long insertOn(Connection c, String id, Envelope env, Origin origin, Instant now, InputStream body)
+            throws SQLException, IOException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (id, state, sender,"
+                + " declared_size, body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id,"
+                + " client_address, node, size, attempts, next_attempt, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)")) {
+            ps.setString(1, id);
+            ps.setString(2, MessageState.QUEUED.wireName());
+            ps.setString(3, env.sender());
+            ps.setLong(4, env.params().declaredSize());
+            ps.setString(5, env.params().body());
+            ps.setBoolean(6, env.params().smtpUtf8());
+            ps.setString(7, env.dsnRet());
+            ps.setString(8, env.dsnEnvid());
+            ps.setString(9, origin.keyId());
+            ps.setString(10, origin.shortKey());
+            setLong(ps, 11, origin.subaccountId());
+            ps.setString(12, origin.clientAddress());
+            ps.setString(13, origin.node());
+            setTime(ps, 14, now);
+            setTime(ps, 15, now);
+            setTime(ps, 16, now);
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, seq, address,"
+                + " state, dsn_notify, dsn_orcpt, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            int seq = 0;
+            for (Envelope.Recipient r : env.recipients()) {
+                ps.setString(1, id);
+                ps.setInt(2, seq++);
+                ps.setString(3, r.address());
+                ps.setString(4, RecipientState.PENDING.wireName());
+                ps.setString(5, r.dsnNotify());
+                ps.setString(6, r.dsnOrcpt());
+                setTime(ps, 7, now);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        long size = writeBody(c, id, body);
+        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET size = ? WHERE id = ?")) {
+            ps.setLong(1, size);
+            ps.setString(2, id);
+            ps.executeUpdate();
+        }
+        return size;
+    }
+
+    /** The body, chunk by chunk, inside the caller's transaction: nothing of it is visible before the commit. */
+    private static long writeBody(Connection c, String id, InputStream body) throws SQLException, IOException {
+        byte[] buf = new byte[CHUNK];
+        long size = 0;
+        int seq = 0;
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO queue_bodies (message_id, seq, chunk) VALUES (?, ?, ?)")) {
+            while (true) {
+                int n = body.readNBytes(buf, 0, CHUNK);
+                if (n == 0 && seq > 0) {
+                    break;
+                }
+                ps.setString(1, id);
+                ps.setInt(2, seq++);
+                ps.setBytes(3, n == CHUNK ? buf : java.util.Arrays.copyOf(buf, n));
+                ps.executeUpdate(); // one at a time, not batched: a batch would hold every chunk in memory
+                size += n;
+                if (n < CHUNK) {
+                    break;
+                }
+            }
+        }
+        return size;
+    }
+
+    /**
+     * Claims the most overdue message that no other worker holds: queued, deferred, or active under a lease that has
+     * run out. It becomes active, leased to {@code owner} until {@code now + lease}, with one more attempt.
+     */
+    public Optional<Claim> claim(String owner, Instant now, Duration lease) {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                String id;
+                boolean lost;
+                try (PreparedStatement ps = c.prepareStatement("SELECT id, state FROM queue_messages"
+                        + " WHERE state IN ('queued', 'deferred', 'active') AND next_attempt <= ?"
+                        + " ORDER BY next_attempt, id FETCH FIRST 1 ROWS ONLY FOR UPDATE SKIP LOCKED")) {
+                    setTime(ps, 1, now);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            c.rollback();
+                            return Optional.empty();
+                        }
+                        id = rs.getString(1);
+                        lost = MessageState.ACTIVE.wireName().equals(rs.getString(2));
+                    }
+                }
+                Instant until = now.plus(lease);
+                try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = 'active',"
+                        + " lease_owner = ?, lease_until = ?, next_attempt = ?, attempts = attempts + 1, updated_at = ?"
+                        + " WHERE id = ?")) {
+                    ps.setString(1, owner);
+                    setTime(ps, 2, until);
+                    setTime(ps, 3, until);
+                    setTime(ps, 4, now);
+                    ps.setString(5, id);
+                    ps.executeUpdate();
+                }
+                Claim claim = readClaim(c, id, until, lost);
+                c.commit();
+                return Optional.of(claim);
+            } catch (SQLException | RuntimeException e) {
+                rollback(c, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("claiming a queued message", e);
+        }
+    }
+
+    private static Claim readClaim(Connection c, String id, Instant until, boolean lost) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT sender, declared_size, body_type, smtputf8, dsn_ret,"
+                + " dsn_envid, key_id, short_key, subaccount_id, client_address, node, attempts, created_at, size"
+                + " FROM queue_messages WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                List<Claim.Pending> pending = new ArrayList<>();
+                List<Envelope.Recipient> all = new ArrayList<>();
+                try (PreparedStatement rp = c.prepareStatement("SELECT seq, address, dsn_notify, dsn_orcpt FROM"
+                        + " queue_recipients WHERE message_id = ? AND state = 'pending' ORDER BY seq")) {
+                    rp.setString(1, id);
+                    try (ResultSet r = rp.executeQuery()) {
+                        while (r.next()) {
+                            Envelope.Recipient rcpt = new Envelope.Recipient(r.getString(2), r.getString(3),
+                                    r.getString(4));
+                            pending.add(new Claim.Pending(r.getInt(1), rcpt));
+                            all.add(rcpt);
+                        }
+                    }
+                }
+                Envelope env = new Envelope(rs.getString(1), new MailParams(rs.getLong(2), rs.getString(3),
+                        rs.getBoolean(4)), rs.getString(5), rs.getString(6), all);
+                Origin origin = new Origin(rs.getString(7), rs.getString(8), getLong(rs, 9), rs.getString(10),
+                        rs.getString(11));
+                return new Claim(id, env, origin, pending, rs.getInt(12), time(rs, 13), until, rs.getLong(14), lost);
+            }
+        }
+    }
+
+    /** The stored body of a message, read chunk by chunk (one short read per chunk, no connection held between). */
+    public InputStream body(String id, long size) {
+        return new ChunkedBody(ds, id, size);
+    }
+
+    /**
+     * Records an attempt's outcome if {@code claim} is still {@code owner}'s, in one transaction: each recipient's
+     * state and reply, the attempt, and then the message — deferred until {@code outcome.nextAttempt()} while any
+     * recipient is pending, failed when all are settled and one failed, gone when all were delivered. Returns false
+     * (and changes nothing) when the claim was lost: the lease ran out and another worker took it, or an operator
+     * deleted the message. The {@code reports} (bounces and delay warnings this attempt owes) are queued in the same
+     * transaction, so an outcome is never recorded without its report, nor a report sent twice.
+     */
+    public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports) {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                if (!stillOwned(c, claim.id(), owner)) {
+                    c.rollback();
+                    return false;
+                }
+                Instant now = outcome.finishedAt();
+                try (PreparedStatement settled = c.prepareStatement("UPDATE queue_recipients SET state = ?,"
+                        + " last_reply = ?, updated_at = ? WHERE message_id = ? AND seq = ?")) {
+                    for (Outcome.Result r : outcome.results()) {
+                        RecipientState s = switch (r.kind()) {
+                            case DELIVERED -> RecipientState.DELIVERED;
+                            case FAILED -> RecipientState.FAILED;
+                            case DEFERRED -> RecipientState.PENDING;
+                        };
+                        settled.setString(1, s.wireName());
+                        settled.setString(2, clip(r.reply()));
+                        setTime(settled, 3, now);
+                        settled.setString(4, claim.id());
+                        settled.setInt(5, r.seq());
+                        settled.addBatch();
+                    }
+                    settled.executeBatch();
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_attempts (message_id, attempt, node,"
+                        + " started_at, finished_at, delivered, failed, deferred, summary)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    ps.setString(1, claim.id());
+                    ps.setInt(2, claim.attempt());
+                    ps.setString(3, owner);
+                    setTime(ps, 4, outcome.startedAt());
+                    setTime(ps, 5, now);
+                    ps.setInt(6, (int) outcome.count(Outcome.Kind.DELIVERED));
+                    ps.setInt(7, (int) outcome.count(Outcome.Kind.FAILED));
+                    ps.setInt(8, (int) outcome.count(Outcome.Kind.DEFERRED));
+                    ps.setString(9, clip(outcome.summary()));
+                    ps.executeUpdate();
+                }
+                for (Bounces.NewMessage r : reports) {
+                    insertOn(c, r.id(), r.envelope(), r.origin(), now, new java.io.ByteArrayInputStream(r.bytes()));
+                }
+                int pending = count(c, claim.id(), RecipientState.PENDING);
+                int failed = count(c, claim.id(), RecipientState.FAILED);
+                if (pending == 0 && failed == 0) {
+                    delete(c, claim.id());
+                } else {
+                    MessageState next = pending > 0 ? MessageState.DEFERRED : MessageState.FAILED;
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = ?,"
+                            + " next_attempt = ?, lease_owner = NULL, lease_until = NULL, last_reply = ?, updated_at = ?"
+                            + " WHERE id = ?")) {
+                        ps.setString(1, next.wireName());
+                        setTime(ps, 2, pending > 0 ? outcome.nextAttempt() : now);
+                        ps.setString(3, clip(outcome.summary()));
+                        setTime(ps, 4, now);
+                        ps.setString(5, claim.id());
+                        ps.executeUpdate();
+                    }
+                }
+                c.commit();
+                return true;
+            } catch (SQLException | IOException | RuntimeException e) {
+                rollback(c, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("recording the delivery of " + claim.id(), e);
+        } catch (IOException e) { // cannot happen: a report is queued from memory
+            throw new StoreException("recording the delivery of " + claim.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Gives a claim back unfinished (graceful shutdown): the message is due again at once, for any node, and the
+     * attempt it was charged is returned. False if the claim was no longer {@code owner}'s.
+     */
+    public boolean unclaim(String id, String owner, Instant now) {
+        String back = "CASE WHEN attempts > 1 THEN 'deferred' ELSE 'queued' END";
+        return update("UPDATE queue_messages SET state = " + back + ", attempts = attempts - 1, lease_owner = NULL,"
+                + " lease_until = NULL, next_attempt = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
+                + " AND state = 'active'", "releasing " + id, ps -> {
+                    setTime(ps, 1, now);
+                    setTime(ps, 2, now);
+                    ps.setString(3, id);
+                    ps.setString(4, owner);
+                }) == 1;
+    }
+
+    private static boolean stillOwned(Connection c, String id, String owner) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT lease_owner FROM queue_messages WHERE id = ? AND state = 'active' FOR UPDATE")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && owner.equals(rs.getString(1));
+            }
+        }
+    }
+
+    private static int count(Connection c, String id, RecipientState s) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT COUNT(*) FROM queue_recipients WHERE message_id = ? AND state = ?")) {
+            ps.setString(1, id);
+            ps.setString(2, s.wireName());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    static void delete(Connection c, String id) throws SQLException {
+        // Children first: one statement each rather than relying on the cascade's row-at-a-time work on H2.
+        for (String table : new String[] {"queue_bodies", "queue_recipients", "queue_attempts"}) {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE message_id = ?")) {
+                ps.setString(1, id);
+                ps.executeUpdate();
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
+            ps.setString(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    /** A statement's parameters, set by the caller. */
+    @FunctionalInterface
+    interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    int update(String sql, String operation, Binder binder) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            binder.bind(ps);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StoreException(operation, e);
+        }
+    }
+
+    static String clip(String s) {
+        return s == null || s.length() <= TEXT_MAX ? s : s.substring(0, TEXT_MAX - 1) + "…";
+    }
+
+    /**
+     * Times are stored truncated to microseconds, the precision of both stores: PostgreSQL and H2 would otherwise
+     * <em>round</em> them, and a message due "now" would be stored as due up to half a microsecond from now.
+     */
+    static void setTime(PreparedStatement ps, int col, Instant t) throws SQLException {
+        if (t == null) {
+            ps.setObject(col, null);
+        } else {
+            ps.setObject(col, t.truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC));
+        }
+    }
+
+    static Instant time(ResultSet rs, int col) throws SQLException {
+        OffsetDateTime t = rs.getObject(col, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+    }
+
+    static void setLong(PreparedStatement ps, int col, Long v) throws SQLException {
+        if (v == null) {
+            ps.setNull(col, java.sql.Types.BIGINT);
+        } else {
+            ps.setLong(col, v);
+        }
+    }
+
+    static Long getLong(ResultSet rs, int col) throws SQLException {
+        long v = rs.getLong(col);
+        return rs.wasNull() ? null : v;
+    }
+
+    private static void rollback(Connection c, Exception cause) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}

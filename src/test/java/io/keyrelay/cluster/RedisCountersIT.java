@@ -1,0 +1,239 @@
+package io.keyrelay.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keyrelay.config.ConfigLoader;
+import io.keyrelay.config.RelayConfig;
+import io.keyrelay.keys.KeyLimits;
+import io.keyrelay.limits.Admission;
+import io.keyrelay.limits.MessageLimiter;
+import io.keyrelay.limits.RedisMessageCounters;
+import io.keyrelay.limits.Reservation;
+import io.keyrelay.limits.SendingLimits;
+import io.keyrelay.smtp.AuthFailureStore;
+import io.keyrelay.smtp.AuthThrottle;
+import io.keyrelay.testing.MutableClock;
+import io.keyrelay.testing.RedisServer;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The counters two nodes share through a real Redis (a throwaway {@code redis-server} this test owns, so it can be
+ * stopped and started): a key's minute rate and day quota hold across both nodes; distinct wrong keys from one
+ * address count across both and the ban holds on both, with the in-memory store's semantics; with Redis gone each
+ * node counts on its own (mail is never refused for it), the fallback is counted, and Redis is used again by itself
+ * once it is back; and what each costs in round trips.
+ */
+class RedisCountersIT {
+    private static final RelayConfig DEFAULTS = ConfigLoader.build(new ConfigLoader.Raw(Map.of(), List.of()));
+
+    @TempDir
+    Path dir;
+    private RedisServer server;
+    private Redis nodeA;
+    private Redis nodeB;
+
+    @BeforeEach
+    void start() {
+        server = RedisServer.start(dir.resolve("redis"));
+        nodeA = Redis.start(redisConfig());
+        nodeB = Redis.start(redisConfig());
+        await().atMost(Duration.ofSeconds(10)).until(() -> nodeA.up() && nodeB.up());
+    }
+
+    @AfterEach
+    void stop() {
+        nodeA.close();
+        nodeB.close();
+        server.close();
+    }
+
+    private RelayConfig.Redis redisConfig() {
+        return new RelayConfig.Redis(server.url(), "", Duration.ofMillis(250));
+    }
+
+    private static MessageLimiter limiter(Redis redis) {
+        return new MessageLimiter(DEFAULTS.limits(), DEFAULTS.smtp(), Clock.systemUTC(), 1000,
+                new RedisMessageCounters(redis));
+    }
+
+    private static SendingLimits limits(long perMinute, long perDay) {
+        return new SendingLimits(perMinute, perDay, 100, 1 << 20);
+    }
+
+    @Test
+    void aKeysMinuteRate_holdsAcrossTwoNodes_andAGivenBackMessageCanBeSentAgain() {
+        MessageLimiter a = limiter(nodeA);
+        MessageLimiter b = limiter(nodeB);
+        String key = "k-" + UUID.randomUUID();
+        SendingLimits fivePerMinute = limits(5, 0);
+        for (int i = 0; i < 5; i++) {
+            assertThat((i % 2 == 0 ? a : b).admit(key, fivePerMinute)).as("message %d", i + 1)
+                    .isInstanceOf(Reservation.class);
+        }
+        assertThat(a.admit(key, fivePerMinute)).isEqualTo(
+                new Admission.Refusal(KeyLimits.Limit.MESSAGES_PER_MINUTE, 5));
+        Admission refusedOnB = b.admit(key, fivePerMinute);
+        assertThat(refusedOnB).isInstanceOf(Admission.Refusal.class);
+        assertThat(nodeA.fallbacks() + nodeB.fallbacks()).isZero();
+    }
+
+    @Test
+    void aKeysDayQuota_holdsAcrossTwoNodes_andReleaseGivesTheCountBack() {
+        MessageLimiter a = limiter(nodeA);
+        MessageLimiter b = limiter(nodeB);
+        RedisMessageCounters counters = new RedisMessageCounters(nodeA);
+        String key = "k-" + UUID.randomUUID();
+        SendingLimits threePerDay = limits(0, 3);
+        long today = Math.floorDiv(Instant.now().getEpochSecond(), 86_400L);
+        Reservation first = (Reservation) a.admit(key, threePerDay);
+        assertThat(b.admit(key, threePerDay)).isInstanceOf(Reservation.class);
+        assertThat(a.admit(key, threePerDay)).isInstanceOf(Reservation.class);
+        assertThat(counters.countedOn(key, today)).isEqualTo(3);
+        assertThat(b.admit(key, threePerDay)).isEqualTo(new Admission.Refusal(KeyLimits.Limit.MESSAGES_PER_DAY, 3));
+        first.release(); // the downstream did not take it
+        first.release(); // twice is harmless
+        assertThat(counters.countedOn(key, today)).isEqualTo(2);
+        assertThat(b.admit(key, threePerDay)).isInstanceOf(Reservation.class);
+        assertThat(a.admit(key, threePerDay)).isInstanceOf(Admission.Refusal.class);
+    }
+
+    @Test
+    void authFailures_distinctWrongKeysCountAcrossNodes_oneStaleKeyCountsOnce_andTheBanHoldsOnBoth()
+            throws Exception {
+        MutableClock clock = MutableClock.startingNow();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        AuthThrottle a = new AuthThrottle(limits, clock, d -> { },
+                new RedisAuthFailures(nodeA, AuthThrottle.onThisNode(limits, clock), clock));
+        AuthThrottle b = new AuthThrottle(limits, clock, d -> { },
+                new RedisAuthFailures(nodeB, AuthThrottle.onThisNode(limits, clock), clock));
+        InetAddress guesser = InetAddress.getByName("127.0.0." + (10 + (int) (Math.random() * 200)));
+        // One stale key, retried on both nodes many times, counts once.
+        for (int i = 0; i < 10; i++) {
+            assertThat((i % 2 == 0 ? a : b).failed(guesser, "stale-key")).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        }
+        // Three more distinct keys spread over the nodes: four in all, still no ban.
+        assertThat(a.failed(guesser, "guess-1")).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        assertThat(b.failed(guesser, "guess-2")).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        assertThat(a.failed(guesser, "guess-3")).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        assertThat(a.isBanned(guesser) || b.isBanned(guesser)).isFalse();
+        // The fifth distinct one, on B, bans the address on A too.
+        assertThat(b.failed(guesser, "guess-4")).isEqualTo(AuthThrottle.Outcome.BANNED);
+        assertThat(a.isBanned(guesser)).isTrue();
+        assertThat(a.bannedUntil(guesser)).contains(b.bannedUntil(guesser).orElseThrow());
+        // Nothing secret in Redis: fingerprints, never the keys.
+        assertThat(server.cli("--scan")).doesNotContain("guess-", "stale-key");
+        assertThat(nodeA.fallbacks() + nodeB.fallbacks()).isZero();
+    }
+
+    /**
+     * On the Redis that {@code scripts/test} provides ({@code keyrelay.test.redis.url}, default 127.0.0.1:6379), as an
+     * operator's would be: a bucket's count is the distinct fingerprints within the window, strictly.
+     */
+    @Test
+    void authFailures_aFingerprintPresentedExactlyAWindowAgo_noLongerCounts_onTheSharedRedis() throws Exception {
+        String url = System.getProperty("keyrelay.test.redis.url", "");
+        try (Redis shared = Redis.start(new RelayConfig.Redis(url.isBlank() ? "redis://127.0.0.1:6379" : url, "",
+                Duration.ofMillis(500)))) {
+            await().atMost(Duration.ofSeconds(10)).until(shared::up);
+            windowIsStrict(shared);
+        }
+    }
+
+    private static void windowIsStrict(Redis redis) throws Exception {
+        MutableClock clock = MutableClock.startingNow();
+        AuthFailureStore store = new RedisAuthFailures(redis, AuthThrottle.onThisNode(
+                new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ZERO, 1000),
+                clock), clock);
+        String bucket = "test-" + UUID.randomUUID(); // apart from any other user of the shared Redis
+        Duration window = Duration.ofMinutes(5);
+        assertThat(store.recordFailure(bucket, "f1", clock.instant(), window)).isEqualTo(1);
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(store.recordFailure(bucket, "f2", clock.instant(), window)).isEqualTo(2);
+        clock.advance(Duration.ofMinutes(4));
+        assertThat(store.recordFailure(bucket, "f3", clock.instant(), window)).as("f1 left the window").isEqualTo(2);
+        assertThat(store.recordFailure(bucket, "f2", clock.instant(), window)).as("f2 refreshed").isEqualTo(2);
+        assertThat(store.bannedUntil(bucket, clock.instant())).isEmpty();
+        store.ban(bucket, clock.instant().plus(Duration.ofMinutes(15)));
+        assertThat(store.bannedUntil(bucket, clock.instant())).contains(clock.instant().plus(Duration.ofMinutes(15)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        assertThat(store.recordFailure(bucket, "f4", clock.instant(), window)).as("a ban starts the count afresh")
+                .isEqualTo(1);
+    }
+
+    @Test
+    void redisGone_eachNodeCountsAlone_theFallbackIsCounted_andRedisIsUsedAgainOnceBack() {
+        MessageLimiter a = limiter(nodeA);
+        String key = "k-" + UUID.randomUUID();
+        SendingLimits twoPerMinute = limits(2, 0);
+        assertThat(a.admit(key, twoPerMinute)).isInstanceOf(Reservation.class);
+        long outages = nodeA.outages();
+        long fallbacksBefore = nodeA.fallbacks();
+
+        server.stop();
+        // Never refused for Redis: the first attempt finds it gone (bounded by cluster.redis.timeout), the rest do
+        // not even try; this node's own counters hold the key to its rate meanwhile.
+        long t0 = System.nanoTime();
+        assertThat(a.admit(key, twoPerMinute)).isInstanceOf(Reservation.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+        assertThat(nodeA.up()).isFalse();
+        assertThat(a.admit(key, twoPerMinute)).isInstanceOf(Reservation.class);
+        assertThat(a.admit(key, twoPerMinute)).as("counted on this node: 2 per minute")
+                .isInstanceOf(Admission.Refusal.class);
+        assertThat(nodeA.fallbacks() - fallbacksBefore).isEqualTo(3);
+        assertThat(nodeA.outages() - outages).isEqualTo(1);
+        assertThat(nodeA.downReason()).isNotBlank();
+
+        server.start(); // empty: a Redis that kept nothing
+        await().atMost(Duration.ofSeconds(10)).until(nodeA::up);
+        long fallbacks = nodeA.fallbacks();
+        assertThat(a.admit(key, twoPerMinute)).isInstanceOf(Reservation.class);
+        assertThat(a.admit(key, twoPerMinute)).isInstanceOf(Reservation.class);
+        assertThat(a.admit(key, twoPerMinute)).as("counted in Redis again").isInstanceOf(Admission.Refusal.class);
+        assertThat(nodeA.fallbacks()).isEqualTo(fallbacks);
+    }
+
+    @Test
+    void aKeyWithoutLimits_costsNoRoundTrip_aLimitedKey_oneScriptPerMessage() {
+        MessageLimiter a = limiter(nodeA);
+        String key = "k-" + UUID.randomUUID();
+        a.admit(key, limits(1000, 0)); // loads the script (EVALSHA, NOSCRIPT, EVAL)
+        long before = processed();
+        for (int i = 0; i < 50; i++) {
+            assertThat(a.admit("free-" + i, limits(0, 0))).isInstanceOf(Reservation.class);
+        }
+        assertThat(processed() - before).as("commands for 50 messages of keys without limits").isZero();
+        long evalsha = calls("evalsha");
+        for (int i = 0; i < 50; i++) {
+            assertThat(a.admit(key, limits(1000, 100_000))).isInstanceOf(Reservation.class);
+        }
+        assertThat(calls("evalsha") - evalsha).as("one EVALSHA per limited message").isEqualTo(50);
+    }
+
+    /** Commands Redis has processed, less the INFO that asks. */
+    private long processed() {
+        Matcher m = Pattern.compile("total_commands_processed:(\\d+)").matcher(server.cli("INFO", "stats"));
+        assertThat(m.find()).isTrue();
+        return Long.parseLong(m.group(1)) - countedInfos++;
+    }
+
+    private long countedInfos;
+
+    private long calls(String command) {
+        Matcher m = Pattern.compile("cmdstat_" + command + ":calls=(\\d+)").matcher(server.cli("INFO", "commandstats"));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+}
