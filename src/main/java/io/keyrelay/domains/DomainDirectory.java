@@ -27,6 +27,7 @@ public final class DomainDirectory implements AutoCloseable {
     private final DomainService domains;
     private final DkimSigner signer;
     private volatile Map<String, SendingDomain> snapshot = Map.of();
+    private volatile boolean anyKeys;
     /** Opened signing keys, by their sealed text: a key that did not change is not opened again. */
     private final Map<String, io.keyrelay.dkim.SigningKey> opened = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
@@ -51,6 +52,7 @@ public final class DomainDirectory implements AutoCloseable {
             Map<String, SendingDomain> next = domains.list().stream()
                     .collect(Collectors.toUnmodifiableMap(d -> d.name().ascii(), Function.identity()));
             snapshot = next;
+            anyKeys = next.values().stream().anyMatch(d -> !d.keys().isEmpty());
             opened.keySet().retainAll(next.values().stream().flatMap(d -> d.keys().stream())
                     .map(DkimKey::sealedPrivateKey).collect(Collectors.toSet()));
         } catch (RuntimeException e) {
@@ -65,7 +67,7 @@ public final class DomainDirectory implements AutoCloseable {
 
     /** Whether any domain has a DKIM key, i.e. whether a message might be signed. */
     public boolean anyKeys() {
-        return snapshot.values().stream().anyMatch(d -> !d.keys().isEmpty());
+        return anyKeys;
     }
 
     /**
