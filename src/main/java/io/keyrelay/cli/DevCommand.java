@@ -114,6 +114,9 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         out.printf("  TLS      %s%s%n", c.smtp().tls().cert(), newCert != null ? " (self-signed, created now)" : "");
         out.printf("  Mail to  %s%n", c.downstream().configured() ? rt.downstream().describe()
                 : outbox + " (one .eml file per message)");
+        out.printf("  Mode     %s%n", c.queue().enabled()
+                ? "queue: 250 once stored, then delivered by the queue's workers (relay.mode)"
+                : "passthrough: 250 once the downstream took it (relay.mode)");
         out.printf("  Senders  %s%n", c.domains().require() == RelayConfig.RequireDomains.OFF
                 ? "any domain (sending_domains.require: off); add a sending domain: keyrelay domains add example.com"
                 : "sending domains only (sending_domains.require: " + c.domains().require().name().toLowerCase(

@@ -116,6 +116,9 @@ public final class Database implements AutoCloseable {
 
     /** Checks that a connection can be had, with the cause when it cannot. */
     public void check() {
+        if (embedded) {
+            awaitEmbeddedOpen(); // start-up calls check() before migrate(): the same patience here
+        }
         try (var c = dataSource.getConnection()) {
             c.isValid(2);
         } catch (SQLException | HikariPool.PoolInitializationException e) {
