@@ -170,7 +170,7 @@ public final class RelayRuntime implements AutoCloseable {
             DomainDirectory directory = push(new DomainDirectory(domains, signer).start(DOMAIN_REFRESH));
             RelayConfig.SendingDomains sd = config.domains();
             SenderPolicy senders = new SenderPolicy(directory, signer,
-                    SenderPolicy.Require.valueOf(sd.require().name()), sd.checkEnvelope(), sd.signUnverified(),
+                    sd.require(), sd.checkEnvelope(), sd.signUnverified(),
                     config.dataDir().resolve("spool"));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
                     audit, config.cluster().nodeName(), queue == null ? null : queue.intake(), senders),

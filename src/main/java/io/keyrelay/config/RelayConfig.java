@@ -143,7 +143,7 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
 
-    /** How much sending domains are required of senders ({@code sending_domains.require}). */
+    /** How much sending domains are required of senders ({@code sending_domains.require}; {@code domains.SenderPolicy}). */
     public enum RequireDomains { OFF, CONFIGURED, VERIFIED }
 
     /**

@@ -1,5 +1,6 @@
 package io.keyrelay.domains;
 
+import io.keyrelay.config.RelayConfig.RequireDomains;
 import io.keyrelay.dkim.Authors;
 import io.keyrelay.dkim.DkimSigner;
 import io.keyrelay.keys.ApiKey;
@@ -15,9 +16,6 @@ import java.util.List;
  * {@code dkim.sign_unverified}).
  */
 public final class SenderPolicy {
-    /** How much sending domains are required. */
-    public enum Require { OFF, CONFIGURED, VERIFIED }
-
     /** Why a sender was refused, as the log line, the metric and the audit trail name it. */
     public enum Reason {
         UNCONFIGURED_DOMAIN, UNVERIFIED_DOMAIN, NOT_THE_KEYS_DOMAIN, NO_FROM, UNREADABLE_SENDER;
@@ -32,12 +30,12 @@ public final class SenderPolicy {
 
     private final DomainDirectory directory;
     private final DkimSigner signer;
-    private final Require require;
+    private final RequireDomains require;
     private final boolean checkEnvelope;
     private final boolean signUnverified;
     private final Path spoolDir;
 
-    public SenderPolicy(DomainDirectory directory, DkimSigner signer, Require require, boolean checkEnvelope,
+    public SenderPolicy(DomainDirectory directory, DkimSigner signer, RequireDomains require, boolean checkEnvelope,
             boolean signUnverified, Path spoolDir) {
         this.directory = directory;
         this.signer = signer;
@@ -47,7 +45,7 @@ public final class SenderPolicy {
         this.spoolDir = spoolDir;
     }
 
-    public Require require() {
+    public RequireDomains require() {
         return require;
     }
 
@@ -65,12 +63,12 @@ public final class SenderPolicy {
      * signature must precede the message).
      */
     public boolean holdsMessages() {
-        return require != Require.OFF || directory.anyKeys();
+        return require != RequireDomains.OFF || directory.anyKeys();
     }
 
     /** The envelope sender's check at MAIL FROM ({@code sender} empty for {@code <>}); null when allowed. */
     public Refusal envelope(ApiKey key, String sender) {
-        if (require == Require.OFF || !checkEnvelope || sender == null || sender.isEmpty()) {
+        if (require == RequireDomains.OFF || !checkEnvelope || sender == null || sender.isEmpty()) {
             return null;
         }
         int at = sender.lastIndexOf('@');
@@ -79,7 +77,7 @@ public final class SenderPolicy {
 
     /** The header check after DATA; null when allowed. */
     public Refusal authors(ApiKey key, Authors authors) {
-        if (require == Require.OFF) {
+        if (require == RequireDomains.OFF) {
             return null;
         }
         return switch (authors) {
@@ -120,7 +118,7 @@ public final class SenderPolicy {
         if (!key.sendingDomains().isEmpty() && !key.sendingDomains().contains(ascii)) {
             return new Refusal(Reason.NOT_THE_KEYS_DOMAIN, ascii, "not one of the key's sending_domains");
         }
-        if (require == Require.VERIFIED && !d.ownershipVerified()) {
+        if (require == RequireDomains.VERIFIED && !d.ownershipVerified()) {
             return new Refusal(Reason.UNVERIFIED_DOMAIN, ascii, "its DKIM record has not verified");
         }
         return null;
