@@ -143,13 +143,17 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
 
+    /** How much sending domains are required of senders ({@code sending_domains.require}; {@code domains.SenderPolicy}). */
+    public enum RequireDomains { OFF, CONFIGURED, VERIFIED }
+
     /**
      * Sending domains and their DKIM keys: {@code masterKey} is the base64 of the 32-byte key the private keys are
      * sealed under, checked for its length (null when unset); {@code recheck} is how often their records are looked
-     * up again; {@code dnsServers} (empty: the system's resolvers) and {@code dnsTimeout} are for those look-ups.
+     * up again; {@code dnsServers} (empty: the system's resolvers) and {@code dnsTimeout} are for those look-ups;
+     * {@code require}, {@code checkEnvelope} and {@code signUnverified} are the sender policy and signing rules.
      */
     public record SendingDomains(String masterKey, Duration recheck, List<java.net.InetSocketAddress> dnsServers,
-            Duration dnsTimeout) {
+            Duration dnsTimeout, RequireDomains require, boolean checkEnvelope, boolean signUnverified) {
         public SendingDomains {
             dnsServers = List.copyOf(dnsServers);
         }
@@ -157,7 +161,8 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
         @Override
         public String toString() {
             return "SendingDomains[masterKey=" + Secrets.mask(masterKey) + ", recheck=" + recheck + ", dnsServers="
-                    + dnsServers + ", dnsTimeout=" + dnsTimeout + "]";
+                    + dnsServers + ", dnsTimeout=" + dnsTimeout + ", require=" + require + ", checkEnvelope="
+                    + checkEnvelope + ", signUnverified=" + signUnverified + "]";
         }
     }
 
