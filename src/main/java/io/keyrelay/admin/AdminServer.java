@@ -119,6 +119,9 @@ public final class AdminServer implements AutoCloseable {
             if (ctx.domains() != null) {
                 new SendingDomainsApi(ctx.domains(), auth).register(cfg.routes);
             }
+            if (ctx.queue() != null) {
+                new QueueApi(ctx.queue(), auth).register(cfg.routes);
+            }
             console.register(cfg.routes);
             new ErrorResponses(console::errorPage).register(cfg.routes);
         });
