@@ -86,7 +86,7 @@ public final class AdminServer implements AutoCloseable {
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
         ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits(),
-                ctx.smtp(), ctx.domains());
+                ctx.smtp(), ctx.domains(), ctx.queue());
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
