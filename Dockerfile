@@ -6,7 +6,8 @@ WORKDIR /src
 COPY pom.xml .
 RUN mvn -B -ntp -q dependency:go-offline
 COPY src ./src
-RUN mvn -B -ntp -q package -DskipTests
+# (the distribution tarball is not needed in the image: -Dassembly.skipAssembly)
+RUN mvn -B -ntp -q package -DskipTests -Dassembly.skipAssembly=true
 
 FROM eclipse-temurin:25-jre
 RUN groupadd --system --gid 10001 keyrelay \

@@ -20,7 +20,10 @@ import org.conscrypt.Conscrypt;
  * interleave the cases (each round runs every case for about half a second of CPU); it prints the median of five
  * rounds per case, as operations per CPU-second.
  *
- * <p>Run: {@code mvn -Pjmh test-compile exec:exec -Djmh.main=io.keyrelay.dkim.DkimCpuTime}.
+ * <p>Run: {@code mvn -Pjmh test-compile exec:exec -Djmh.main=io.keyrelay.dkim.DkimCpuTime}. RSA on OpenSSL's
+ * libcrypto ({@code NativeRsa}) is a multi-release class of the jar, so it is measured only when run from the jar:
+ * {@code mvn -Pjmh package test-compile -DskipTests}, then
+ * {@code java --enable-native-access=ALL-UNNAMED -cp target/keyrelay.jar:target/test-classes io.keyrelay.dkim.DkimCpuTime}.
  */
 public final class DkimCpuTime {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -57,6 +60,11 @@ public final class DkimCpuTime {
         List<SigningKey> edConscrypt = List.of(conscrypt.importKey(ed));
         cases.put("signRsa2048 jdk", () -> jdk.sign(message, rsaJdk));
         cases.put("signRsa2048 conscrypt", () -> conscrypt.sign(message, rsaConscrypt));
+        DkimSigner preferred = DkimSigner.preferred(Clock.systemUTC());
+        if (preferred.providerName().startsWith("OpenSSL")) { // run from the jar on Java 22+: see the class comment
+            List<SigningKey> rsaOpenSsl = List.of(preferred.importKey(rsa));
+            cases.put("signRsa2048 openssl", () -> preferred.sign(message, rsaOpenSsl));
+        }
         cases.put("signEd25519 jdk", () -> jdk.sign(message, edJdk));
         cases.put("signEd25519 conscrypt", () -> conscrypt.sign(message, edConscrypt));
         cases.put("bodyHashMiB", () -> {

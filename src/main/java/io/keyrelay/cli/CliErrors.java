@@ -112,10 +112,14 @@ final class CliErrors implements CommandLine.IParameterExceptionHandler, Command
             }
             return Main.EXIT_RUNTIME; // no such domain, one configured already, no master key: not a typo
         }
-        if (e instanceof ConfigException) {
+        if (e instanceof ConfigException c) {
             err.println("keyrelay: " + e.getMessage());
-            err.println("keyrelay: every key is in docs/configuration.md; '" + cl.getCommandSpec().root().name()
-                    + " config print' shows the effective values");
+            if (c.key().startsWith("--")) { // the file itself: missing, unreadable, not YAML
+                hint(err, cl);
+            } else {
+                err.println("keyrelay: every key is in docs/configuration.md; '" + cl.getCommandSpec().root().name()
+                        + " config print' shows the effective values");
+            }
             return Main.EXIT_USAGE;
         }
         if (e instanceof KeyNotFoundException || e instanceof StoreException || e instanceof CliFailure) {

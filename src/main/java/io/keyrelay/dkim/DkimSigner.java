@@ -1,8 +1,8 @@
 package io.keyrelay.dkim;
 
+import io.keyrelay.tls.TlsProvider;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import io.keyrelay.tls.TlsProvider;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
@@ -39,14 +39,20 @@ public final class DkimSigner {
 
     private final Clock clock;
     private final Provider provider;
+    private final boolean nativeRsa;
 
     /**
      * A signer whose private-key operations run on {@code provider} (for example Conscrypt), or on the JDK's
      * providers when it is null.
      */
     public DkimSigner(Clock clock, Provider provider) {
+        this(clock, provider, false);
+    }
+
+    private DkimSigner(Clock clock, Provider provider, boolean nativeRsa) {
         this.clock = clock;
         this.provider = provider;
+        this.nativeRsa = nativeRsa;
     }
 
     /** A signer on the JDK's own providers. */
@@ -55,9 +61,11 @@ public final class DkimSigner {
     }
 
     /**
-     * The signer the relay uses: on Conscrypt (BoringSSL) where its native library loads, else on the JDK. Chosen
-     * by the numbers (BENCHMARKS.md, "DKIM"): on this project's machine Conscrypt signs RSA-2048 several times and
-     * Ed25519 more than ten times as fast as the JDK, and the private-key operation is what limits a signing relay.
+     * The signer the relay uses, chosen by the numbers (BENCHMARKS.md, "DKIM"; the private-key operation is what
+     * limits a signing relay): RSA on the system's OpenSSL 3 {@code libcrypto} where keyrelay runs on Java 22+ from
+     * its jar and the library is there (2.2 times Conscrypt's rate on the project's machine); everything else, and
+     * RSA otherwise, on Conscrypt (BoringSSL) where its native library loads (1.8 times the JDK's rate for RSA, 30
+     * times for Ed25519); else on the JDK.
      */
     public static DkimSigner preferred(Clock clock) {
         Provider p;
@@ -66,12 +74,13 @@ public final class DkimSigner {
         } catch (IllegalStateException unavailable) {
             p = null;
         }
-        return new DkimSigner(clock, p);
+        return new DkimSigner(clock, p, NativeRsa.available());
     }
 
-    /** The provider's name, for the start-up log: {@code Conscrypt}, or {@code JDK}. */
+    /** Where the signatures are made, for the start-up log: {@code OpenSSL 3.0.19 … (RSA), Conscrypt}, {@code JDK}. */
     public String providerName() {
-        return provider == null ? "JDK" : provider.getName();
+        String name = provider == null ? "JDK" : provider.getName();
+        return nativeRsa ? NativeRsa.describe() + " (RSA), " + name : name;
     }
 
     /**
@@ -81,6 +90,9 @@ public final class DkimSigner {
      * @throws DkimException if the provider cannot take the key
      */
     public SigningKey importKey(SigningKey key) throws DkimException {
+        if (nativeRsa && key.algorithm() == SigningAlgorithm.RSA_SHA256) {
+            return new SigningKey(key.domain(), key.selector(), NativeRsa.load(key.privateKey()));
+        }
         if (provider == null) {
             return key;
         }
@@ -203,6 +215,9 @@ public final class DkimSigner {
         ByteArrayOutputStream data = new ByteArrayOutputStream(signedHeaders.length + 512);
         data.writeBytes(signedHeaders);
         RelaxedHeader.appendWithoutCrlf(HeaderField.of(unsignedField.getBytes(StandardCharsets.US_ASCII)), data);
+        if (key.privateKey() instanceof NativeRsa.NativeKey n) {
+            return n.signSha256(data.toByteArray());
+        }
         try {
             Signature s = provider == null ? Signature.getInstance(alg.jcaSignature())
                     : Signature.getInstance(alg.jcaSignature(), provider);

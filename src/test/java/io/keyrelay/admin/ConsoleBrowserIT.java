@@ -120,6 +120,7 @@ class ConsoleBrowserIT {
         assertThat(byId("smtp-username").getText()).isEqualTo("SMTP_Injection");
         assertThat(byId("smtp-port").getText()).isEqualTo(Integer.toString(relay.runtime().smtpPort()));
         assertThat(byId("smtp-host").getText()).isEqualTo(relay.config().smtp().hostname());
+        screenshot("console-key-created.png");
         assertThat(secret).matches("[0-9a-f]{40}");
         assertThat(browser.findElement(By.tagName("main")).getText()).contains("ONE TIME ONLY");
         byId("copy-key").click();

@@ -89,13 +89,22 @@ class CliErrorsIT {
         assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
         assertThat(r.stderr().lines().findFirst().orElseThrow()).isEqualTo("keyrelay: --config: " + config
                 + " is not valid YAML at line 3, column 11: mapping values are not allowed here");
-        assertThat(r.stderr().lines().count()).as(r.describe()).isEqualTo(2);
+        assertThat(r.stderr().lines().skip(1).toList()).containsExactly("keyrelay: see 'keyrelay config print --help'");
 
         Files.writeString(config, "smtp:\n  port: 587\n  port: 2525\n", StandardCharsets.UTF_8);
         ProcessRun dup = keyrelay("--config", config.toString(), "config", "print");
         assertThat(dup.exitCode()).as(dup.describe()).isEqualTo(2);
         assertThat(dup.stderr()).as("a key given twice is an error, not the last one silently winning")
                 .contains(config + " is not valid YAML at line 3").contains("'port'");
+    }
+
+    @Test
+    void badConfigValue_namesTheKey_andPointsAtTheReference() {
+        ProcessRun r = ProcessRun.keyrelay(dir, Map.of("KEYRELAY_DATA_DIR", dir.toString(), "KEYRELAY_SMTP_PORT",
+                "70000"), "config", "print");
+        assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
+        assertThat(r.stderr().lines().toList()).containsExactly("keyrelay: smtp.port: 70000 is not a valid port",
+                "keyrelay: every key is in docs/configuration.md; 'keyrelay config print' shows the effective values");
     }
 
     @Test

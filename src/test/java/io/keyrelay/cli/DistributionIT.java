@@ -96,6 +96,17 @@ class DistributionIT {
     }
 
     @Test
+    void binKeyrelay_namesItselfKeyrelay_inItsMessages() {
+        ProcessRun bad = ProcessRun.run(home, javaHome(), TIMEOUT, List.of("bin/keyrelay", "keys", "lsit"));
+        assertThat(bad.exitCode()).as(bad.describe()).isEqualTo(2);
+        assertThat(bad.stderr().lines().toList()).containsExactly(
+                "keyrelay: 'lsit' is not a keyrelay keys command; did you mean 'list'?",
+                "keyrelay: see 'keyrelay keys --help'");
+        ProcessRun help = ProcessRun.run(home, javaHome(), TIMEOUT, List.of("bin/keyrelay", "--help"));
+        assertThat(help.stdout()).startsWith("Usage: keyrelay ").doesNotContain("java -jar");
+    }
+
+    @Test
     void binKeyrelay_throughASymlink_findsItsHome() throws Exception {
         Path link = unpacked.resolve("keyrelay-link");
         Files.deleteIfExists(link);

@@ -1,10 +1,12 @@
 package io.keyrelay.dkim;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.keyrelay.testing.Dkimpy;
 import io.keyrelay.testing.DnsmasqServer;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -175,22 +177,63 @@ class DkimVerifyIT {
         }
     }
 
-    @Test
-    void fiftyMegabyteBody_isSignedInASmallHeap_andVerifies() throws Exception {
+    /** Runs {@link LargeMessageSigning} in a JVM of its own with a 64 MB heap; returns what it printed. */
+    private static String signInChild(String classpath, Path out, int megabytes) throws Exception {
         Path rsaKey = dir.resolve("rsa.pk8");
         Path edKey = dir.resolve("ed.pk8");
         Files.write(rsaKey, rsa.getPrivate().getEncoded());
         Files.write(edKey, ed.getPrivate().getEncoded());
-        Path out = dir.resolve("big.eml");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx64m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                LargeMessageSigning.class.getName(), out.toString(), "50", dir.resolve("spool").toString(),
+        Process p = new ProcessBuilder(java, "-Xmx64m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
+                "-cp", classpath, LargeMessageSigning.class.getName(), out.toString(), Integer.toString(megabytes),
+                dir.resolve("spool").toString(),
                 DOMAIN, "rsa1", rsaKey.toString(), "RSA", DOMAIN, "ed1", edKey.toString(), "Ed25519")
                 .redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("the signer finished").isTrue();
         assertThat(p.exitValue()).as(output).isZero();
-        assertThat(output).contains("spooled_on_disk=true");
+        return output;
+    }
+
+    /** The built jar (whose Java 22 classes sign RSA on OpenSSL) and the test classes, as a class path. */
+    private static String jarClasspath() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 22, "the jar's OpenSSL signer needs Java 22+ (the build's JDK is "
+                + Runtime.version().feature() + ")");
+        Path jar = Path.of(System.getProperty("keyrelay.jar", "target/keyrelay.jar"));
+        assertThat(jar).as("the jar, built by mvn package before the ITs").exists();
+        String classes = Path.of(LargeMessageSigning.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .toString();
+        return jar + File.pathSeparator + classes;
+    }
+
+    @Test
+    void fromTheJar_onJava22_rsaIsSignedByOpenSsl_andVerifies() throws Exception {
+        Path out = dir.resolve("from-jar.eml");
+        String output = signInChild(jarClasspath(), out, 2);
+        assertThat(output).contains("signer=OpenSSL 3", "(RSA), Conscrypt");
+        Dkimpy.Verdict v = Dkimpy.verify(dns.port(), out);
+        assertThat(v.verified()).as(v.output()).isTrue();
+        assertThat(v.output()).contains("ok rsa-sha256", "ok ed25519-sha256");
+    }
+
+    @Test
+    void fromTheJar_openSslSignsConcurrently_exactlyAsConscryptDoes() throws Exception {
+        Path rsaKey = dir.resolve("concurrent-rsa.pk8");
+        Files.write(rsaKey, rsa.getPrivate().getEncoded());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", jarClasspath(),
+                ConcurrentSigning.class.getName(), rsaKey.toString()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("the signer finished").isTrue();
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).contains("signer=OpenSSL 3", "identical=800 of 800");
+    }
+
+    @Test
+    void fiftyMegabyteBody_isSignedInASmallHeap_andVerifies() throws Exception {
+        Path out = dir.resolve("big.eml");
+        String output = signInChild(System.getProperty("java.class.path"), out, 50);
+        assertThat(output).contains("spooled_on_disk=true", "signer=Conscrypt");
         long peak = Long.parseLong(output.replaceAll("(?s).*heap_peak_bytes=(\\d+).*", "$1"));
         assertThat(peak).as("heap peak while signing 50 MB").isLessThan(64L * 1024 * 1024);
         assertThat(Files.size(out)).isGreaterThan(50L * 1024 * 1024);

@@ -21,7 +21,8 @@ import java.util.List;
  * {@link DkimVerifyIT} starts with a small heap ({@code -Xmx64m}): a signer that held the message in memory would
  * die there with an OutOfMemoryError.
  *
- * <p>Arguments: {@code OUT MEGABYTES SPOOL_DIR (DOMAIN SELECTOR PKCS8_FILE ALGORITHM)...}. Prints the heap's peak use.
+ * <p>Arguments: {@code OUT MEGABYTES SPOOL_DIR (DOMAIN SELECTOR PKCS8_FILE ALGORITHM)...}. Signs with
+ * {@link DkimSigner#preferred}; prints where it signed and the heap's peak use.
  */
 public final class LargeMessageSigning {
     private LargeMessageSigning() {}
@@ -29,12 +30,14 @@ public final class LargeMessageSigning {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args[0]);
         long bytes = Long.parseLong(args[1]) * 1024 * 1024;
+        DkimSigner signer = DkimSigner.preferred(Clock.systemUTC());
         List<SigningKey> keys = new ArrayList<>();
         for (int i = 3; i + 3 < args.length; i += 4) {
             byte[] der = Files.readAllBytes(Path.of(args[i + 2]));
-            keys.add(new SigningKey(args[i], args[i + 1],
-                    KeyFactory.getInstance(args[i + 3]).generatePrivate(new PKCS8EncodedKeySpec(der))));
+            keys.add(signer.importKey(new SigningKey(args[i], args[i + 1],
+                    KeyFactory.getInstance(args[i + 3]).generatePrivate(new PKCS8EncodedKeySpec(der)))));
         }
+        System.out.println("signer=" + signer.providerName());
         try (Spool spool = new Spool(Path.of(args[2]), 4 * 1024 * 1024)) {
             MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool);
             scan.write(("From: Big <big@example.com>\r\nTo: r@example.org\r\nSubject: fifty megabytes\r\n"
@@ -44,7 +47,7 @@ public final class LargeMessageSigning {
                 scan.write(chunk);
             }
             scan.finish();
-            byte[] signature = new DkimSigner(Clock.systemUTC()).sign(scan, keys);
+            byte[] signature = signer.sign(scan, keys);
             try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(out), 65536);
                     InputStream in = spool.open()) {
                 o.write(signature);
