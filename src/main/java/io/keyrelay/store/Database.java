@@ -116,6 +116,9 @@ public final class Database implements AutoCloseable {
 
     /** Checks that a connection can be had, with the cause when it cannot. */
     public void check() {
+        if (embedded) {
+            awaitEmbeddedOpen(); // a first open of a new H2 file can take longer than one pool timeout on a busy machine
+        }
         try (var c = dataSource.getConnection()) {
             c.isValid(2);
         } catch (SQLException | HikariPool.PoolInitializationException e) {
