@@ -112,6 +112,9 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         out.printf("  TLS      %s%s%n", c.smtp().tls().cert(), newCert != null ? " (self-signed, created now)" : "");
         out.printf("  Mail to  %s%n", c.downstream().configured() ? rt.downstream().describe()
                 : outbox + " (one .eml file per message)");
+        out.printf("  Mode     %s%n", c.queue().enabled()
+                ? "queue: 250 once stored, then delivered by the queue's workers (relay.mode)"
+                : "passthrough: 250 once the downstream took it (relay.mode)");
         out.printf("  Keys     %s%n", c.db().url() == null ? "embedded store in " + c.dataDir() : "PostgreSQL");
         if (rt.adminPort() != 0) {
             out.printf("  Admin    %s://%s:%d/ (web console, API, /metrics; sign in with an admin key)%n",

@@ -151,6 +151,9 @@ public final class RelayRuntime implements AutoCloseable {
             queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
                     config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
                     config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
+            if (queue != null && changes != null) { // a message another node committed wakes one idle worker here
+                changes.subscribe(io.keyrelay.queue.JdbcQueueStore.TOPIC, id -> queue.workers().wakeOne());
+            }
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();

@@ -169,11 +169,11 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
 
     /**
      * The durable queue ({@code relay.mode}, {@code queue.*}): the mode, the delivery workers on this node, how long a
-     * claim lasts, the fallback poll, the waits between attempts (the last repeats) and the longest a recipient may
-     * stay deferred.
+     * claim lasts, the fallback poll, the waits between attempts (the last repeats), the longest a recipient may
+     * stay deferred, and when a sender is warned of a delay ({@code Duration.ZERO}: never).
      */
     public record Queue(RelayMode mode, int workers, Duration lease, Duration pollInterval, List<Duration> retrySchedule,
-            Duration maxAge) {
+            Duration maxAge, Duration delayWarning) {
         public Queue {
             retrySchedule = List.copyOf(retrySchedule);
             if (retrySchedule.isEmpty()) {

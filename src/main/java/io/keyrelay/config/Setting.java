@@ -143,6 +143,9 @@ public enum Setting {
     QUEUE_MAX_AGE("queue.max_age", "5d", false,
             "A recipient still deferred this long after the message was accepted fails (as Postfix's"
                     + " maximal_queue_lifetime)."),
+    QUEUE_DELAY_WARNING("queue.delay_warning", "0", false,
+            "After how long a sender whose recipient is still deferred gets one delay warning (a DSN with"
+                    + " Action: delayed; as Postfix's delay_warning_time). 0: off."),
 
     DOWNSTREAM_HOST("downstream.host", "", false,
             "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),

@@ -4,6 +4,7 @@ import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Durations;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.DownstreamException;
+import io.keyrelay.relay.RcptParams;
 import io.keyrelay.relay.Reply;
 import java.io.IOException;
 import java.time.Clock;
@@ -41,7 +42,8 @@ final class Delivery {
         try {
             tx = downstream.begin(claim.envelope().sender(), claim.envelope().params());
             for (Claim.Pending p : claim.recipients()) {
-                Reply r = tx.recipient(p.recipient().address());
+                Reply r = tx.recipient(p.recipient().address(),
+                        new RcptParams(p.recipient().dsnNotify(), p.recipient().dsnOrcpt()));
                 if (r.isPositive()) {
                     accepted.add(p);
                 } else {

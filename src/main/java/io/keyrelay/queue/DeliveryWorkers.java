@@ -73,8 +73,13 @@ public final class DeliveryWorkers implements AutoCloseable {
         return this;
     }
 
-    /** Wakes the idle workers now (a test that moved its clock, or an operator's retry). */
+    /** Wakes every idle worker now (a test that moved its clock, many messages made due at once). */
     public void wake() {
+        wake.wakeAll();
+    }
+
+    /** Wakes one idle worker: a message became due (e.g. another node announced one it committed). */
+    public void wakeOne() {
         wake.wake();
     }
 
@@ -122,10 +127,14 @@ public final class DeliveryWorkers implements AutoCloseable {
                 return;
             }
             metrics.attempted(outcome);
-            List<Bounces.NewMessage> reports = reports(claim, outcome);
+            List<Bounces.NewMessage> reports = new java.util.ArrayList<>(reports(claim, outcome, Bounces.Kind.FAILED));
+            boolean warn = delayWarningDue(claim, outcome);
+            if (warn) {
+                reports.addAll(reports(claim, outcome, Bounces.Kind.DELAYED));
+            }
             boolean recorded;
             try {
-                recorded = store.settle(claim, owner, outcome, reports);
+                recorded = store.settle(claim, owner, outcome, reports, warn);
             } catch (StoreException e) {
                 // The lease runs out and the message is tried again: possibly a duplicate, never a loss.
                 log.error("queue: id={} cannot record the outcome ({}): {}", claim.id(), LogText.quote(outcome.summary()),
@@ -144,18 +153,25 @@ public final class DeliveryWorkers implements AutoCloseable {
         }
     }
 
+    /** True when {@code queue.delay_warning} is on, has passed for this message, and its sender has had none. */
+    private boolean delayWarningDue(Claim claim, Outcome outcome) {
+        return !config.delayWarning().isZero() && !claim.delayWarned()
+                && outcome.count(Outcome.Kind.DEFERRED) > 0
+                && !outcome.finishedAt().isBefore(claim.createdAt().plus(config.delayWarning()));
+    }
+
     /**
-     * The bounce this attempt owes (failed recipients whose NOTIFY asks for it), built before the outcome is
-     * recorded so both go into the store together. A bounce that cannot be built is logged and skipped: the outcome
-     * is still recorded, the message is not held back for its report.
+     * The report of {@code kind} this attempt owes (failed — or, for a warning, deferred — recipients whose NOTIFY
+     * asks for it), built before the outcome is recorded so both go into the store together. A report that cannot
+     * be built is logged and skipped: the outcome is still recorded, the message is not held back for its report.
      */
-    private List<Bounces.NewMessage> reports(Claim claim, Outcome outcome) {
-        List<Outcome.Result> failed = Bounces.owed(claim, outcome, Bounces.Kind.FAILED);
-        if (failed.isEmpty()) {
+    private List<Bounces.NewMessage> reports(Claim claim, Outcome outcome, Bounces.Kind kind) {
+        List<Outcome.Result> owed = Bounces.owed(claim, outcome, kind);
+        if (owed.isEmpty()) {
             return List.of();
         }
         try (java.io.InputStream original = store.body(claim.id(), claim.size())) {
-            return List.of(bounces.report(claim, outcome, Bounces.Kind.FAILED, failed, original, remoteMta));
+            return List.of(bounces.report(claim, outcome, kind, owed, original, remoteMta));
         } catch (java.io.IOException | RuntimeException e) {
             log.error("queue: id={} cannot build its bounce: {}", claim.id(), LogText.quote(String.valueOf(e.getMessage())));
             return List.of();
@@ -176,7 +192,7 @@ public final class DeliveryWorkers implements AutoCloseable {
             stopNanos = System.nanoTime();
             stopping = true;
         }
-        wake.wake();
+        wake.wakeAll();
     }
 
     @Override

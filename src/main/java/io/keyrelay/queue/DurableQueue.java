@@ -16,13 +16,11 @@ import javax.sql.DataSource;
  * {@link DeliveryWorkers#close()}).
  */
 public final class DurableQueue implements AutoCloseable {
-    private final JdbcQueueStore store;
     private final MessageQueue intake;
     private final QueueService service;
     private final DeliveryWorkers workers;
 
-    private DurableQueue(JdbcQueueStore store, MessageQueue intake, QueueService service, DeliveryWorkers workers) {
-        this.store = store;
+    private DurableQueue(MessageQueue intake, QueueService service, DeliveryWorkers workers) {
         this.intake = intake;
         this.service = service;
         this.workers = workers;
@@ -44,8 +42,9 @@ public final class DurableQueue implements AutoCloseable {
         String owner = node + "/" + ProcessHandle.current().pid() + "/" + HexFormat.of().formatHex(r);
         DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
                 new Bounces(hostname, clock), remoteMta);
-        DurableQueue q = new DurableQueue(store, new MessageQueue(store, clock, node, wake, metrics, spoolDir),
+        DurableQueue q = new DurableQueue(new MessageQueue(store, clock, node, wake, metrics, spoolDir),
                 new QueueService(store, clock, wake::wake), workers);
+        QueueGauges.register(registry, q.service, clock);
         workers.start();
         return q;
     }
@@ -60,10 +59,6 @@ public final class DurableQueue implements AutoCloseable {
 
     public DeliveryWorkers workers() {
         return workers;
-    }
-
-    JdbcQueueStore store() {
-        return store;
     }
 
     @Override

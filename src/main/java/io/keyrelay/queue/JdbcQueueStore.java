@@ -1,6 +1,7 @@
 package io.keyrelay.queue;
 
 import io.keyrelay.relay.MailParams;
+import io.keyrelay.store.ChangeNotices;
 import io.keyrelay.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,6 +31,8 @@ public final class JdbcQueueStore {
     /** Largest body chunk: pgjdbc reads a {@code bytea} value whole, so this bounds the heap a read needs. */
     static final int CHUNK = 256 * 1024;
     private static final int TEXT_MAX = 1000;
+    /** The change-notice topic ({@link ChangeNotices}) of a message committed to the queue; the details are its id. */
+    public static final String TOPIC = "queue";
 
     private final DataSource ds;
 
@@ -51,6 +54,7 @@ public final class JdbcQueueStore {
             c.setAutoCommit(false);
             try {
                 long size = insertOn(c, id, env, origin, now, body);
+                ChangeNotices.send(c, TOPIC, id); // PostgreSQL: the other nodes' idle workers hear of it at commit
                 c.commit();
                 return size;
             } catch (SQLException | IOException | RuntimeException e) {
@@ -184,8 +188,8 @@ public final class JdbcQueueStore {
 
     private static Claim readClaim(Connection c, String id, Instant until, boolean lost) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT sender, declared_size, body_type, smtputf8, dsn_ret,"
-                + " dsn_envid, key_id, short_key, subaccount_id, client_address, node, attempts, created_at, size"
-                + " FROM queue_messages WHERE id = ?")) {
+                + " dsn_envid, key_id, short_key, subaccount_id, client_address, node, attempts, created_at, size,"
+                + " delay_warned FROM queue_messages WHERE id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -204,10 +208,11 @@ public final class JdbcQueueStore {
                     }
                 }
                 Envelope env = new Envelope(rs.getString(1), new MailParams(rs.getLong(2), rs.getString(3),
-                        rs.getBoolean(4)), rs.getString(5), rs.getString(6), all);
+                        rs.getBoolean(4), rs.getString(5), rs.getString(6)), rs.getString(5), rs.getString(6), all);
                 Origin origin = new Origin(rs.getString(7), rs.getString(8), getLong(rs, 9), rs.getString(10),
                         rs.getString(11));
-                return new Claim(id, env, origin, pending, rs.getInt(12), time(rs, 13), until, rs.getLong(14), lost);
+                return new Claim(id, env, origin, pending, rs.getInt(12), time(rs, 13), until, rs.getLong(14), lost,
+                        rs.getBoolean(15));
             }
         }
     }
@@ -225,7 +230,8 @@ public final class JdbcQueueStore {
      * deleted the message. The {@code reports} (bounces and delay warnings this attempt owes) are queued in the same
      * transaction, so an outcome is never recorded without its report, nor a report sent twice.
      */
-    public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports) {
+    public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports,
+            boolean delayWarned) {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -267,6 +273,7 @@ public final class JdbcQueueStore {
                 }
                 for (Bounces.NewMessage r : reports) {
                     insertOn(c, r.id(), r.envelope(), r.origin(), now, new java.io.ByteArrayInputStream(r.bytes()));
+                    ChangeNotices.send(c, TOPIC, r.id());
                 }
                 int pending = count(c, claim.id(), RecipientState.PENDING);
                 int failed = count(c, claim.id(), RecipientState.FAILED);
@@ -275,13 +282,14 @@ public final class JdbcQueueStore {
                 } else {
                     MessageState next = pending > 0 ? MessageState.DEFERRED : MessageState.FAILED;
                     try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = ?,"
-                            + " next_attempt = ?, lease_owner = NULL, lease_until = NULL, last_reply = ?, updated_at = ?"
-                            + " WHERE id = ?")) {
+                            + " next_attempt = ?, lease_owner = NULL, lease_until = NULL, last_reply = ?, updated_at = ?,"
+                            + " delay_warned = ? WHERE id = ?")) {
                         ps.setString(1, next.wireName());
                         setTime(ps, 2, pending > 0 ? outcome.nextAttempt() : now);
                         ps.setString(3, clip(outcome.summary()));
                         setTime(ps, 4, now);
-                        ps.setString(5, claim.id());
+                        ps.setBoolean(5, claim.delayWarned() || delayWarned);
+                        ps.setString(6, claim.id());
                         ps.executeUpdate();
                     }
                 }

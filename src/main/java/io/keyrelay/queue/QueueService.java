@@ -353,7 +353,8 @@ public final class QueueService {
 
     private static QueuedMessage message(ResultSet rs, List<Envelope.Recipient> envRcpts,
             List<QueuedMessage.RecipientStatus> rcpts, List<QueuedMessage.Attempt> attempts) throws SQLException {
-        Envelope env = new Envelope(rs.getString(3), new MailParams(rs.getLong(4), rs.getString(5), rs.getBoolean(6)),
+        Envelope env = new Envelope(rs.getString(3), new MailParams(rs.getLong(4), rs.getString(5), rs.getBoolean(6),
+                rs.getString(7), rs.getString(8)),
                 rs.getString(7), rs.getString(8), envRcpts);
         Origin origin = new Origin(rs.getString(9), rs.getString(10), JdbcQueueStore.getLong(rs, 11), rs.getString(12),
                 rs.getString(13));

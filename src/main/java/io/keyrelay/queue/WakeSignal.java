@@ -6,9 +6,11 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Wakes idle delivery workers when a message becomes due on this node (committed, retried, released). A worker
- * notes {@link #generation()} before it looks for work and, finding none, waits for a later generation: a wake that
- * comes between the look and the wait is not lost.
+ * Wakes idle delivery workers when a message becomes due (committed on this node, retried, released, or announced
+ * by another node). A worker notes {@link #generation()} before it looks for work and, finding none, waits for a
+ * later generation: a wake that comes between the look and the wait is not lost. {@link #wake()} wakes one idle
+ * worker — one message needs one, and waking all of them would cost a claim query each — and {@link #wakeAll()}
+ * every one.
  */
 final class WakeSignal {
     private final ReentrantLock lock = new ReentrantLock();
@@ -25,6 +27,16 @@ final class WakeSignal {
     }
 
     void wake() {
+        lock.lock();
+        try {
+            generation++;
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void wakeAll() {
         lock.lock();
         try {
             generation++;

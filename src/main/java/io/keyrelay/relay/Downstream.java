@@ -46,6 +46,14 @@ public interface Downstream extends AutoCloseable {
         Reply recipient(String address) throws DownstreamException;
 
         /**
+         * Relays one RCPT TO with its DSN parameters, passed on if the downstream offers DSN (RFC 3461); a
+         * downstream without DSN support gets the plain RCPT TO.
+         */
+        default Reply recipient(String address, RcptParams dsn) throws DownstreamException {
+            return recipient(address);
+        }
+
+        /**
          * Sends the message: {@code prefix} (keyrelay's Received header) then {@code content} (the client's bytes,
          * dot-unstuffed), and returns the downstream's final reply. An {@link IOException} from reading
          * {@code content} (the client went away, or the size limit was hit) propagates and the downstream

@@ -144,6 +144,14 @@ public final class SmtpDownstream implements Downstream {
             }
             sb.append(" SMTPUTF8");
         }
+        if (c.supports("DSN")) { // RFC 3461: the DSN parameters go on only to a server that offers the extension
+            if (p.ret() != null) {
+                sb.append(" RET=").append(p.ret());
+            }
+            if (p.envid() != null) {
+                sb.append(" ENVID=").append(p.envid());
+            }
+        }
         return sb.toString();
     }
 
@@ -258,7 +266,12 @@ public final class SmtpDownstream implements Downstream {
 
         @Override
         public Reply recipient(String address) throws DownstreamException {
-            String rcpt = "RCPT TO:<" + address + ">";
+            return recipient(address, RcptParams.NONE);
+        }
+
+        @Override
+        public Reply recipient(String address, RcptParams dsn) throws DownstreamException {
+            String rcpt = "RCPT TO:<" + address + ">" + (conn.supports("DSN") ? dsn.wire() : "");
             if (pendingMail != null) {
                 return mailAndRecipient(rcpt);
             }

@@ -36,6 +36,7 @@ final class EhloCommand extends Commands.Base {
         r.append("250-SIZE ").append(size).append("\r\n");
         r.append("250-8BITMIME\r\n");
         r.append("250-SMTPUTF8\r\n");
+        r.append("250-DSN\r\n");
         if (ctx.startTlsOffered(s)) {
             r.append("250-STARTTLS\r\n");
         }

@@ -8,6 +8,7 @@ import io.keyrelay.relay.MailParams;
 import io.keyrelay.keys.AuthDecision;
 import io.keyrelay.keys.Grant;
 import io.keyrelay.text.Ascii;
+import io.keyrelay.text.Xtext;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +18,7 @@ import org.subethamail.smtp.server.Session;
 
 /**
  * MAIL FROM: needs a successful AUTH (530), checks the path and the {@code SIZE}, {@code BODY} and {@code SMTPUTF8}
- * parameters (RFC 1870, 6152, 6531), counts the message against its key's rates (451 4.7.1 when one is reached:
+ * parameters (RFC 1870, 6152, 6531) and the DSN parameters {@code RET} and {@code ENVID} (RFC 3461), counts the message against its key's rates (451 4.7.1 when one is reached:
  * a temporary refusal, so the client retries), and opens the transaction at the downstream, whose refusal is
  * passed back.
  *
@@ -55,6 +56,8 @@ final class MailCommand extends Commands.Base {
         long size = 0;
         String body = null;
         boolean utf8 = false;
+        String ret = null;
+        String envid = null;
         for (String p : path.params()) {
             switch (SmtpPath.keyword(p)) {
                 case "SIZE" -> {
@@ -75,6 +78,22 @@ final class MailCommand extends Commands.Base {
                     body = Ascii.toUpperCase(v);
                 }
                 case "SMTPUTF8" -> utf8 = true;
+                case "RET" -> {
+                    String v = SmtpPath.value(p, "RET");
+                    if (ret != null || v == null || !(Ascii.equalsIgnoreCase(v, "FULL") || Ascii.equalsIgnoreCase(v, "HDRS"))) {
+                        reply(s, SmtpReply.MAIL_DSN_SYNTAX);
+                        return;
+                    }
+                    ret = Ascii.toUpperCase(v);
+                }
+                case "ENVID" -> {
+                    String v = SmtpPath.value(p, "ENVID");
+                    if (envid != null || v == null || v.length() > 100 || !Xtext.isValid(v)) {
+                        reply(s, SmtpReply.MAIL_DSN_SYNTAX);
+                        return;
+                    }
+                    envid = v;
+                }
                 case "AUTH" -> { } // RFC 4954 section 5: accepted and not passed on
                 default -> {
                     reply(s, SmtpReply.MAIL_PARAMETER);
@@ -114,7 +133,7 @@ final class MailCommand extends Commands.Base {
         RelayTransaction tx = (RelayTransaction) s.getMessageHandler();
         tx.admitted(limits, (Reservation) admission);
         try {
-            tx.begin(path.address(), new MailParams(size, body, utf8));
+            tx.begin(path.address(), new MailParams(size, body, utf8, ret, envid));
         } catch (RejectException e) {
             s.resetMailTransaction();
             s.sendResponse(e.getErrorResponse());

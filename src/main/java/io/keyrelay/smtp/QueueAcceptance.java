@@ -4,6 +4,7 @@ import io.keyrelay.queue.Envelope;
 import io.keyrelay.queue.MessageQueue;
 import io.keyrelay.queue.Origin;
 import io.keyrelay.relay.MailParams;
+import io.keyrelay.relay.RcptParams;
 import io.keyrelay.store.StoreException;
 import io.keyrelay.text.LogText;
 import java.io.ByteArrayInputStream;
@@ -41,8 +42,8 @@ final class QueueAcceptance {
         return id;
     }
 
-    void recipient(String address) {
-        recipients.add(new Envelope.Recipient(address));
+    void recipient(String address, RcptParams dsn) {
+        recipients.add(new Envelope.Recipient(address, dsn.notifyOn(), dsn.orcpt()));
     }
 
     /**
@@ -51,7 +52,7 @@ final class QueueAcceptance {
      */
     Result commit(String sender, MailParams params, RelayPrincipal principal, InetAddress client, byte[] received,
             DataStream content) throws IOException {
-        Envelope env = new Envelope(sender == null ? "" : sender, params, null, null, recipients);
+        Envelope env = new Envelope(sender == null ? "" : sender, params, params.ret(), params.envid(), recipients);
         Origin origin = new Origin(principal == null ? null : principal.key().id(),
                 principal == null ? null : principal.key().shortKey(),
                 principal == null ? null : principal.subaccountId(), client.getHostAddress(), queue.node());

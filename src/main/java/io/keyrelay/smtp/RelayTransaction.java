@@ -5,6 +5,7 @@ import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.DownstreamException;
 import io.keyrelay.relay.MailParams;
+import io.keyrelay.relay.RcptParams;
 import io.keyrelay.relay.Reply;
 import io.keyrelay.text.LogText;
 import java.io.IOException;
@@ -107,9 +108,9 @@ final class RelayTransaction implements MessageHandler {
     }
 
     /** Relays RCPT TO; returns the reply line for an accepted recipient, throws the refusal otherwise. */
-    String recipientAccepted(String address) throws RejectException {
+    String recipientAccepted(String address, RcptParams dsn) throws RejectException {
         if (queued != null) {
-            queued.recipient(address);
+            queued.recipient(address, dsn);
             return countRecipient(address, "2.1.5 Ok");
         }
         if (downstreamLost) {
@@ -120,7 +121,7 @@ final class RelayTransaction implements MessageHandler {
         }
         Reply r;
         try {
-            r = down.recipient(address);
+            r = down.recipient(address, dsn);
         } catch (DownstreamException e) {
             failed(e, "RCPT TO");
             throw SmtpReply.DOWNSTREAM_UNAVAILABLE.reject();
@@ -232,7 +233,7 @@ final class RelayTransaction implements MessageHandler {
 
     @Override
     public void recipient(String recipient) throws RejectException {
-        recipientAccepted(recipient);
+        recipientAccepted(recipient, RcptParams.NONE);
     }
 
     @Override

@@ -33,6 +33,10 @@ public enum SmtpReply {
     MAIL_SYNTAX(501, "5.5.4 Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8]"),
     MAIL_NESTED(503, "5.5.1 Sender already specified"),
     MAIL_PARAMETER(555, "5.5.4 Unsupported MAIL FROM parameter"),
+    /** RFC 3461 section 4.3, 4.4: a RET or ENVID that is malformed, repeated, or (ENVID) longer than 100 characters. */
+    MAIL_DSN_SYNTAX(501, "5.5.4 Syntax: RET=FULL|HDRS, ENVID=xtext of at most 100 characters (RFC 3461)"),
+    /** RFC 3461 section 4.1, 4.2: a NOTIFY or ORCPT that is malformed or repeated. */
+    RCPT_DSN_SYNTAX(501, "5.5.4 Syntax: NOTIFY=NEVER|SUCCESS,FAILURE,DELAY, ORCPT=addr-type;xtext (RFC 3461)"),
     BAD_SENDER(553, "5.1.7 Invalid sender address"),
     BAD_RECIPIENT(553, "5.1.3 Invalid recipient address"),
     SMTPUTF8_REQUIRED(553, "5.6.7 Non-ASCII address requires SMTPUTF8"),

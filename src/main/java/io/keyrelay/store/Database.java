@@ -117,7 +117,7 @@ public final class Database implements AutoCloseable {
     /** Checks that a connection can be had, with the cause when it cannot. */
     public void check() {
         if (embedded) {
-            awaitEmbeddedOpen(); // a first open of a new H2 file can take longer than one pool timeout on a busy machine
+            awaitEmbeddedOpen(); // start-up calls check() before migrate(): the same patience here
         }
         try (var c = dataSource.getConnection()) {
             c.isValid(2);

@@ -112,4 +112,42 @@ class QueueBounceIT {
             assertThat(relay.runtime().registry().get("keyrelay.queue.dsn.sent").counter().count()).isZero();
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void stillDeferredAfterDelayWarning_senderGetsOneWarning(Kind kind) throws Exception {
+        io.keyrelay.testing.MutableClock clock = io.keyrelay.testing.MutableClock.startingNow();
+        try (ScriptedMta mta = new ScriptedMta().rcptReply("slow@example.net", "451 4.2.1 try later");
+                RelayHarness relay = RelayHarness.builder(dir).store(kind).downstreamPort(mta.port()).clock(clock)
+                        .set(io.keyrelay.config.Setting.QUEUE_DELAY_WARNING, "1h")
+                        .set(io.keyrelay.config.Setting.QUEUE_RETRY_SCHEDULE, "30m").start()) {
+            CreatedKey key = relay.createKey("app");
+            String id;
+            try (RawSmtpClient c = relay.authenticated(key.secret())) {
+                id = queuedId(c.send("app@example.com", List.of("slow@example.net"),
+                        "Subject: slow\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII)).assertCode(250));
+            }
+            QueueService q = relay.runtime().queue().service();
+            for (int attempt = 1; attempt <= 4; attempt++) {
+                int n = attempt;
+                await().atMost(Duration.ofSeconds(10)).until(() -> q.get(id).map(m -> m.attempts() == n
+                        && m.state() == MessageState.DEFERRED).orElse(false));
+                if (attempt < 3) {
+                    assertThat(mta.received()).as("no warning before an hour").isEmpty();
+                }
+                clock.advance(Duration.ofMinutes(30));
+                relay.runtime().queue().workers().wake();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> !mta.received().isEmpty());
+            assertThat(mta.received()).hasSize(1); // one warning, not one per attempt
+            ScriptedMta.Received warning = mta.received().getFirst();
+            assertThat(warning.from()).isEqualTo("<>");
+            MultipartReport report = (MultipartReport) new MimeMessage(MAIL,
+                    new ByteArrayInputStream(warning.data())).getContent();
+            InternetHeaders rcpt = ((DeliveryStatus) report.getReport()).getRecipientDSN(0);
+            assertThat(rcpt.getHeader("Action")[0]).isEqualTo("delayed");
+            assertThat(rcpt.getHeader("Status")[0]).isEqualTo("4.2.1");
+            assertThat(report.getText()).contains("will be retried").contains(id);
+        }
+    }
 }

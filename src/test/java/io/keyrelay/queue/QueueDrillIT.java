@@ -72,7 +72,13 @@ class QueueDrillIT {
      */
     private static RelayProcess serve(TestDatabases.TestDb db, int port, int downstreamPort, String lease,
             List<String> jvm) {
+        return serve(db, port, downstreamPort, lease, jvm, Map.of());
+    }
+
+    private static RelayProcess serve(TestDatabases.TestDb db, int port, int downstreamPort, String lease,
+            List<String> jvm, Map<String, String> extra) {
         Map<String, String> env = new HashMap<>(db.env());
+        env.putAll(extra);
         env.put("KEYRELAY_SMTP_LISTEN", "127.0.0.1");
         env.put("KEYRELAY_SMTP_PORT", Integer.toString(port));
         env.put("KEYRELAY_SMTP_AUTH_PLAINTEXT", "loopback");
@@ -183,6 +189,33 @@ class QueueDrillIT {
                 assertThat(relay.process().isAlive()).as("the relay survived with -Xmx40m").isTrue();
                 assertThat(relay.stderr()).noneMatch(l -> l.contains("OutOfMemoryError"));
             }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void killedMidDelivery_deliveredByTheNextNodeAfterTheLease_andTheDuplicateRiskIsLogged(Kind kind) throws Exception {
+        try (TestDatabases.TestDb db = TestDatabases.create(kind, dir);
+                ScriptedMta mta = new ScriptedMta().afterData(ScriptedMta.AfterData.SILENT)) {
+            CreatedKey key = createKey(db);
+            int port = FreePorts.pick();
+            try (RelayProcess first = serve(db, port, mta.port(), "5s", List.of())) {
+                try (RawSmtpClient c = client(port, key.secret())) {
+                    c.send("app@example.com", List.of("r@dest.test"), "Subject: mid\r\n\r\nx\r\n".getBytes())
+                            .assertCode(250);
+                }
+                // The downstream has the whole message and keeps quiet: the node dies before it hears a reply.
+                await().atMost(Duration.ofSeconds(15)).until(() -> mta.messagesRead() == 1);
+                first.kill9();
+            }
+            mta.afterData(ScriptedMta.AfterData.REPLY);
+            try (RelayProcess second = serve(db, port, mta.port(), "5s", List.of())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> mta.received().size() == 1);
+                second.awaitLine(l -> l.contains("claimed again after a lease ran out"), Duration.ofSeconds(5));
+                assertThat(mta.mailCommands()).isEqualTo(2);
+                second.terminate(Duration.ofSeconds(30));
+            }
+            assertThat(queued(db)).isZero();
         }
     }
 }

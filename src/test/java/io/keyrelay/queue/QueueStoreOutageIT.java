@@ -59,7 +59,8 @@ class QueueStoreOutageIT {
             relay.greenMail().waitForIncomingEmail(15_000, 1);
             assertThat(relay.greenMail().getReceivedMessages()).hasSize(1);
             assertThat(relay.greenMail().getReceivedMessages()[0].getSubject()).isEqualTo("after");
-            assertThat(relay.runtime().queue().service().list(QueueFilter.all(10))).isEmpty();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> relay.runtime().queue().service().list(QueueFilter.all(10)).isEmpty());
         }
     }
 }

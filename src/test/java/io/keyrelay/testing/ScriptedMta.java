@@ -39,6 +39,7 @@ public final class ScriptedMta implements AutoCloseable {
     private volatile boolean dropAtRcpt;
     private volatile boolean pipelining = true;
     private final AtomicInteger mailCommands = new AtomicInteger();
+    private final AtomicInteger messagesRead = new AtomicInteger();
     private final AtomicInteger mailsWithMoreInTheSameRead = new AtomicInteger();
 
     /** What the MTA does once it has read a whole message. */
@@ -53,8 +54,13 @@ public final class ScriptedMta implements AutoCloseable {
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     public ScriptedMta() {
+        this(0);
+    }
+
+    /** On a chosen port (0: any), e.g. one a relay was told about before this MTA came up. */
+    public ScriptedMta(int port) {
         try {
-            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -106,6 +112,11 @@ public final class ScriptedMta implements AutoCloseable {
     public ScriptedMta pipelining(boolean offer) {
         this.pipelining = offer;
         return this;
+    }
+
+    /** Messages read to their end-of-data line, whatever the MTA then did with them ({@link AfterData}). */
+    public int messagesRead() {
+        return messagesRead.get();
     }
 
     /** MAIL FROM commands received. */
@@ -188,6 +199,7 @@ public final class ScriptedMta implements AutoCloseable {
                         return;
                     }
                     byte[] data = lenientEndOfData ? readDataLeniently(in) : readData(in);
+                    messagesRead.incrementAndGet();
                     if (afterData == AfterData.CLOSE) {
                         return;
                     }
