@@ -57,7 +57,7 @@ public final class QueueFixture {
             results.add(new Outcome.Result(p.seq(), p.recipient().address(), kinds[i], reply));
         }
         if (!store.settle(claim, "fixture", new Outcome(results, now, now, now.plus(Duration.ofHours(1)),
-                reply), List.of())) {
+                reply), List.of(), false)) {
             throw new IllegalStateException("lost the claim on " + id);
         }
     }
