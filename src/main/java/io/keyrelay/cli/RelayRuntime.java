@@ -197,7 +197,8 @@ public final class RelayRuntime implements AutoCloseable {
                             Readiness.note("change notifications down: polling for key changes",
                                     () -> changes == null || changes.connected()))), clock, throttle,
                     limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
-                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains), tls).start())
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains)
+                    .withQueue(queue == null ? null : queue.service()), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {
