@@ -10,6 +10,8 @@ enum Access {
     MANAGE_KEYS(List.of(Grant.API_KEYS_MANAGE)),
     VIEW_DOMAINS(List.of(Grant.SENDING_DOMAINS_VIEW, Grant.SENDING_DOMAINS_MANAGE)),
     MANAGE_DOMAINS(List.of(Grant.SENDING_DOMAINS_MANAGE)),
+    VIEW_QUEUE(List.of(Grant.QUEUE_VIEW, Grant.QUEUE_MANAGE)),
+    MANAGE_QUEUE(List.of(Grant.QUEUE_MANAGE)),
     VIEW_METRICS(List.of(Grant.METRICS_VIEW));
 
     private final List<Grant> grants;

@@ -7,6 +7,7 @@ import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
 import io.keyrelay.keys.KeyService;
 import io.keyrelay.limits.SendingLimits;
+import io.keyrelay.queue.QueueService;
 import io.keyrelay.smtp.AuthThrottle;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
@@ -32,10 +33,19 @@ import java.util.function.Supplier;
  * @param smtp where applications send mail, for the console's "API key created" page; null when unknown
  * @param domains the sending-domain service behind {@code /api/v1/sending-domains} and the console's page; null
  *     serves neither
+ * @param queue the queue's admin service behind {@code /api/v1/queue} and the console's Queue page; null (in
+ *     passthrough mode) serves neither
  */
 public record AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
         Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
-        Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
+        Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains, QueueService queue) {
+    /** Without the queue (passthrough mode). */
+    public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
+            Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
+            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
+        this(keys, authenticator, registry, readiness, clock, throttle, limits, smtp, domains, null);
+    }
+
     /** Without the SMTP endpoint and sending domains (their API is not served). */
     public AdminContext(KeyService keys, KeyAuthenticator authenticator, PrometheusMeterRegistry registry,
             Supplier<Optional<String>> readiness, Clock clock, AuthThrottle throttle,
@@ -62,7 +72,14 @@ public record AdminContext(KeyService keys, KeyAuthenticator authenticator, Prom
 
     /** This context with the SMTP endpoint the console names on a new key's page. */
     public AdminContext withSmtp(SmtpEndpoint endpoint) {
-        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, endpoint, domains);
+        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, endpoint, domains,
+                queue);
+    }
+
+    /** This context with the queue's admin service (null: none, as in passthrough mode). */
+    public AdminContext withQueue(QueueService service) {
+        return new AdminContext(keys, authenticator, registry, readiness, clock, throttle, limits, smtp, domains,
+                service);
     }
 
     public AdminContext {

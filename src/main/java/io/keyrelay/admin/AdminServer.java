@@ -86,7 +86,7 @@ public final class AdminServer implements AutoCloseable {
         Templates templates = new Templates();
         ConsoleSessions sessions = new ConsoleSessions(auth, ctx.clock(), config.sessionTimeout());
         ConsoleRoutes console = new ConsoleRoutes(ctx.keys(), sessions, templates, ctx.clock(), ctx.limits(),
-                ctx.smtp(), ctx.domains());
+                ctx.smtp(), ctx.domains(), ctx.queue());
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -118,6 +118,9 @@ public final class AdminServer implements AutoCloseable {
             new KeysApi(ctx.keys(), auth, ctx.clock(), ctx.limits(), ctx.domains()).register(cfg.routes);
             if (ctx.domains() != null) {
                 new SendingDomainsApi(ctx.domains(), auth).register(cfg.routes);
+            }
+            if (ctx.queue() != null) {
+                new QueueApi(ctx.queue(), auth).register(cfg.routes);
             }
             console.register(cfg.routes);
             new ErrorResponses(console::errorPage).register(cfg.routes);

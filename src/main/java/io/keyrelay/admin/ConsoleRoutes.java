@@ -46,9 +46,16 @@ final class ConsoleRoutes {
     static final java.time.Duration EXPIRING = java.time.Duration.ofDays(30);
     private final DomainService domains;
 
-    /** {@code domains} (may be null) adds the Sending Domains page and checks the domains keys are narrowed to. */
+    private final io.keyrelay.queue.QueueService queue;
+
+    /**
+     * {@code domains} (may be null) adds the Sending Domains page and checks the domains keys are narrowed to;
+     * {@code queue} (null in passthrough mode) adds the Queue page.
+     */
     ConsoleRoutes(KeyService keys, ConsoleSessions sessions, Templates templates, Clock clock,
-            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains) {
+            Function<ApiKey, SendingLimits> limits, SmtpEndpoint smtp, DomainService domains,
+            io.keyrelay.queue.QueueService queue) {
+        this.queue = queue;
         this.limits = limits;
         this.smtp = smtp;
         this.domains = domains;
@@ -73,6 +80,9 @@ final class ConsoleRoutes {
         routes.post(KEYS + "/{id}/revoke", this::revoke);
         if (domains != null) {
             new ConsoleDomainRoutes(domains, sessions, this).register(routes);
+        }
+        if (queue != null) {
+            new ConsoleQueueRoutes(queue, sessions, this).register(routes);
         }
         routes.exception(SignInRequired.class, (e, ctx) -> {
             String target = SIGN_IN + (e.notice() == null ? "" : "?expired");
@@ -275,6 +285,7 @@ final class ConsoleRoutes {
             Map<String, Object> model) {
         model.put("title", title);
         model.put("domainsEnabled", domains != null);
+        model.put("queueEnabled", queue != null);
         if (s != null) {
             ApiKey k = s.caller().key();
             model.put("user", Map.of("label", k.label(), "shortKey", k.shortKey()));

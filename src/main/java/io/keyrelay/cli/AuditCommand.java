@@ -1,9 +1,11 @@
 package io.keyrelay.cli;
 
+import io.keyrelay.domains.DomainService;
 import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.text.Times;
 import io.keyrelay.keys.KeyViews;
+import io.keyrelay.queue.QueueService;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +18,9 @@ import picocli.CommandLine.Option;
         subcommands = {AuditCommand.ListEvents.class})
 final class AuditCommand {
     private static final Set<String> ACTIONS = Set.of(AuditEvent.KEY_CREATED, AuditEvent.KEY_UPDATED,
-            AuditEvent.KEY_REVOKED, AuditEvent.AUTH_FAILED);
+            AuditEvent.KEY_REVOKED, AuditEvent.AUTH_FAILED, QueueService.RETRIED, QueueService.HELD,
+            QueueService.RELEASED, QueueService.DELETED, DomainService.CREATED, DomainService.UPDATED,
+            DomainService.DELETED, DomainService.CHECKED, DomainService.ROTATED);
 
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List audit events, newest first. Never shows a key: only ids and first four characters.")
@@ -25,7 +29,9 @@ final class AuditCommand {
         String keyId;
 
         @Option(names = "--action", paramLabel = "ACTION",
-                description = "Only this kind: key.created, key.updated, key.revoked or auth.failed.")
+                description = "Only this kind: key.created, key.updated, key.revoked, auth.failed, domain.created,"
+                        + " domain.updated, domain.deleted, domain.checked, domain.dkim_rotated, queue.retried,"
+                        + " queue.held, queue.released or queue.deleted.")
         String action;
 
         @Option(names = "--since", paramLabel = "WHEN",

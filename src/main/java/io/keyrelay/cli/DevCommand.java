@@ -50,7 +50,9 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
                 Setting.SMTP_AUTH_PLAINTEXT, "loopback",
                 Setting.SMTP_HOSTNAME, "localhost",
                 Setting.SMTP_TLS_CERT, cert.toString(),
-                Setting.SMTP_TLS_KEY, key.toString()));
+                Setting.SMTP_TLS_KEY, key.toString(),
+                // dev sends from any domain until one is added (the banner says how); serve requires verified ones
+                Setting.SENDING_DOMAINS_REQUIRE, "off"));
         RelayConfig config = ConfigLoader.build(raw.withDefaults(devDefaults));
         LogOutput.node(config.cluster().nodeName());
         LogOutput.use(config.log().format());
@@ -115,6 +117,10 @@ final class DevCommand extends ConfigOption implements Callable<Integer>, Main.L
         out.printf("  Mode     %s%n", c.queue().enabled()
                 ? "queue: 250 once stored, then delivered by the queue's workers (relay.mode)"
                 : "passthrough: 250 once the downstream took it (relay.mode)");
+        out.printf("  Senders  %s%n", c.domains().require() == RelayConfig.RequireDomains.OFF
+                ? "any domain (sending_domains.require: off); add a sending domain: keyrelay domains add example.com"
+                : "sending domains only (sending_domains.require: " + c.domains().require().name().toLowerCase(
+                        java.util.Locale.ROOT) + "); see keyrelay domains list");
         out.printf("  Keys     %s%n", c.db().url() == null ? "embedded store in " + c.dataDir() : "PostgreSQL");
         if (rt.adminPort() != 0) {
             out.printf("  Admin    %s://%s:%d/ (web console, API, /metrics; sign in with an admin key)%n",

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "An SMTP relay that authenticates applications with API keys.",
-        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, DomainsCommand.class, AuditCommand.class, DbCommand.class,
+        subcommands = {ServeCommand.class, DevCommand.class, KeysCommand.class, DomainsCommand.class, QueueCommand.class, AuditCommand.class, DbCommand.class,
                 ConfigCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {

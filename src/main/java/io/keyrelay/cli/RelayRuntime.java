@@ -11,7 +11,10 @@ import io.keyrelay.cluster.RedisAuthFailures;
 import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
 import io.keyrelay.config.Setting;
+import io.keyrelay.dkim.DkimSigner;
 import io.keyrelay.domains.DkimKeyring;
+import io.keyrelay.domains.DomainDirectory;
+import io.keyrelay.domains.SenderPolicy;
 import io.keyrelay.domains.DnsTxtLookup;
 import io.keyrelay.domains.DomainRechecker;
 import io.keyrelay.domains.DomainService;
@@ -69,6 +72,8 @@ public final class RelayRuntime implements AutoCloseable {
     /** How often it looks anyway while change notifications arrive (they carry the changes then). */
     static final Duration SAFETY_POLL = Duration.ofSeconds(10);
     static final Duration USAGE_FLUSH = Duration.ofMinutes(1);
+    /** How often the SMTP path's copy of the sending domains is read again, for changes made by other processes. */
+    static final Duration DOMAIN_REFRESH = Duration.ofSeconds(2);
 
     private final RelayConfig config;
     private final Deque<AutoCloseable> closers = new ArrayDeque<>();
@@ -161,8 +166,14 @@ public final class RelayRuntime implements AutoCloseable {
             AuthThrottle throttle = redis == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
                     : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
                             AuthThrottle.onThisNode(config.authLimits(), clock), clock));
+            DkimSigner signer = DkimSigner.preferred(clock);
+            DomainDirectory directory = push(new DomainDirectory(domains, signer).start(DOMAIN_REFRESH));
+            RelayConfig.SendingDomains sd = config.domains();
+            SenderPolicy senders = new SenderPolicy(directory, signer,
+                    sd.require(), sd.checkEnvelope(), sd.signUnverified(),
+                    config.dataDir().resolve("spool"));
             smtp = push(new SmtpListeners(new SmtpContext(config.smtp(), authenticator, throttle, downstream, metrics, clock, draining, limiter,
-                    audit, config.cluster().nodeName(), queue == null ? null : queue.intake()),
+                    audit, config.cluster().nodeName(), queue == null ? null : queue.intake(), senders),
                     tls).start());
             push(ServerMetrics.bind(registry, database.hikari(), keyLookup));
             if (changes != null) {
@@ -186,7 +197,8 @@ public final class RelayRuntime implements AutoCloseable {
                             Readiness.note("change notifications down: polling for key changes",
                                     () -> changes == null || changes.connected()))), clock, throttle,
                     limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
-                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains), tls).start())
+                            smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains)
+                    .withQueue(queue == null ? null : queue.service()), tls).start())
                     : null;
             int perKey = config.limits().sessionsPerKey();
             if (queue == null && config.downstream().configured() && (perKey == 0 || perKey >= config.downstream().poolSize())) {

@@ -12,13 +12,15 @@ import io.keyrelay.keys.JdbcKeyStore;
 import io.keyrelay.keys.KeyGenerator;
 import io.keyrelay.keys.KeyHasher;
 import io.keyrelay.keys.KeyService;
+import io.keyrelay.queue.JdbcQueueStore;
+import io.keyrelay.queue.QueueService;
 import io.keyrelay.store.Database;
 import java.io.IOException;
 import java.time.Clock;
 
 /**
- * The store, the key service and the sending-domain service, built from the configuration; used by every command
- * that touches keys or domains.
+ * The store, the key service, the sending-domain service and the queue's admin service, built from the
+ * configuration; used by every command that touches keys, domains or the queue.
  */
 final class Stores implements AutoCloseable {
     final Database database;
@@ -26,6 +28,8 @@ final class Stores implements AutoCloseable {
     final KeyHasher hasher;
     final KeyService keyService;
     final DomainService domains;
+    /** No workers here: a message made due now is picked up by a running relay's workers at their next poll. */
+    final QueueService queue;
 
     private Stores(Database database, RelayConfig config, Clock clock) {
         this.database = database;
@@ -35,6 +39,7 @@ final class Stores implements AutoCloseable {
         RelayConfig.SendingDomains d = config.domains();
         this.domains = new DomainService(new JdbcDomainStore(database.dataSource()),
                 new DkimKeyring(masterKey(config), clock), DnsTxtLookup.using(d.dnsServers(), d.dnsTimeout()), clock);
+        this.queue = new QueueService(new JdbcQueueStore(database.dataSource()), clock, () -> { });
     }
 
     /**

@@ -1,8 +1,11 @@
 package io.keyrelay.cluster;
 
+import io.keyrelay.config.ConfigException;
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.config.Setting;
 import io.keyrelay.config.Secrets;
 import io.keyrelay.text.LogText;
+import io.keyrelay.tls.TlsContexts;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCredentials;
@@ -10,6 +13,7 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -50,6 +54,7 @@ public final class Redis implements AutoCloseable {
     private volatile StatefulRedisConnection<String, String> connection;
     private volatile boolean up;
     private volatile String downReason = "not connected yet";
+    private final java.util.List<Script> scripts = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Redis(RelayConfig.Redis config) {
         this.where = Secrets.maskUrl(config.url());
@@ -63,7 +68,16 @@ public final class Redis implements AutoCloseable {
         }
         uri.setTimeout(connectTimeout(timeout)); // the connection's handshake; commands get cluster.redis.timeout
         this.client = RedisClient.create(uri);
-        client.setOptions(ClientOptions.builder()
+        ClientOptions.Builder options = ClientOptions.builder();
+        if (config.caFile() != null) {
+            try {
+                TlsContexts.client(config.caFile()); // a missing or broken file stops start-up, naming the key
+            } catch (TlsContexts.TlsMaterialException e) {
+                throw new ConfigException(Setting.CLUSTER_REDIS_CA_FILE.key(), e.getMessage());
+            }
+            options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(config.caFile().toFile()).build());
+        }
+        client.setOptions(options
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())
@@ -113,6 +127,22 @@ public final class Redis implements AutoCloseable {
             down(what, e);
             fallbacks.incrementAndGet();
             return null;
+        }
+    }
+
+    /**
+     * Loads {@code script} into Redis now and whenever Redis comes back (SCRIPT LOAD), so the first message after a
+     * start or a Redis restart need not wait for a NOSCRIPT and an EVAL. {@link #run} loads it anyway if Redis lost it.
+     */
+    public void preload(Script script) {
+        scripts.add(script);
+        StatefulRedisConnection<String, String> c = connection;
+        if (up && c != null) {
+            try {
+                c.sync().scriptLoad(script.text());
+            } catch (RuntimeException e) {
+                down("load a script", e); // not a fallback: nothing was counted
+            }
         }
     }
 
@@ -187,6 +217,9 @@ public final class Redis implements AutoCloseable {
             c.setTimeout(connectTimeout(timeout));
             try {
                 if ("PONG".equals(c.sync().ping())) {
+                    for (Script s : scripts) {
+                        c.sync().scriptLoad(s.text());
+                    }
                     up = true;
                 }
             } finally {

@@ -39,6 +39,8 @@ public final class RedisAuthFailures implements AuthFailureStore {
         this.redis = redis;
         this.local = local;
         this.clock = clock;
+        redis.preload(RECORD);
+        redis.preload(BAN);
     }
 
     @Override

@@ -230,10 +230,12 @@ public final class ConfigLoader {
                 v.nonNegativeDuration(Setting.QUEUE_DELAY_WARNING, Duration.ofDays(365)));
         var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
                 v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
-                v.positiveDuration(Setting.DNS_TIMEOUT));
+                v.positiveDuration(Setting.DNS_TIMEOUT),
+                v.choice(Setting.SENDING_DOMAINS_REQUIRE, RelayConfig.RequireDomains.class),
+                v.bool(Setting.SENDING_DOMAINS_CHECK_ENVELOPE), v.bool(Setting.DKIM_SIGN_UNVERIFIED));
         String node = v.optional(Setting.CLUSTER_NODE_NAME);
         var redis = new RelayConfig.Redis(v.redisUrl(Setting.CLUSTER_REDIS_URL), v.string(Setting.CLUSTER_REDIS_PASSWORD),
-                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT));
+                v.positiveDuration(Setting.CLUSTER_REDIS_TIMEOUT), v.path(Setting.CLUSTER_REDIS_CA_FILE));
         var cluster = new RelayConfig.Cluster(node == null ? nodeToken(localHostName()) : v.nodeName(Setting.CLUSTER_NODE_NAME),
                 redis);
         return new RelayConfig(dataDir, db, keys, smtp, downstream, cache, admin, log, limits, authLimits, audit,

@@ -143,13 +143,17 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
      */
     public record AuthLimits(int failures, Duration window, Duration ban, Duration delay, int trackedAddresses) {}
 
+    /** How much sending domains are required of senders ({@code sending_domains.require}; {@code domains.SenderPolicy}). */
+    public enum RequireDomains { OFF, CONFIGURED, VERIFIED }
+
     /**
      * Sending domains and their DKIM keys: {@code masterKey} is the base64 of the 32-byte key the private keys are
      * sealed under, checked for its length (null when unset); {@code recheck} is how often their records are looked
-     * up again; {@code dnsServers} (empty: the system's resolvers) and {@code dnsTimeout} are for those look-ups.
+     * up again; {@code dnsServers} (empty: the system's resolvers) and {@code dnsTimeout} are for those look-ups;
+     * {@code require}, {@code checkEnvelope} and {@code signUnverified} are the sender policy and signing rules.
      */
     public record SendingDomains(String masterKey, Duration recheck, List<java.net.InetSocketAddress> dnsServers,
-            Duration dnsTimeout) {
+            Duration dnsTimeout, RequireDomains require, boolean checkEnvelope, boolean signUnverified) {
         public SendingDomains {
             dnsServers = List.copyOf(dnsServers);
         }
@@ -157,7 +161,8 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
         @Override
         public String toString() {
             return "SendingDomains[masterKey=" + Secrets.mask(masterKey) + ", recheck=" + recheck + ", dnsServers="
-                    + dnsServers + ", dnsTimeout=" + dnsTimeout + "]";
+                    + dnsServers + ", dnsTimeout=" + dnsTimeout + ", require=" + require + ", checkEnvelope="
+                    + checkEnvelope + ", signUnverified=" + signUnverified + "]";
         }
     }
 
@@ -241,12 +246,27 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
     public record Cluster(String nodeName, Redis redis) {
         /** Without Redis (tests, single nodes). */
         public Cluster(String nodeName) {
-            this(nodeName, new Redis(null, "", Duration.ofMillis(250)));
+            this(nodeName, new Redis(null, "", Duration.ofMillis(250), null));
         }
     }
 
-    /** The Redis the nodes share counters in; {@code url} is null when none is configured. */
-    public record Redis(String url, String password, Duration timeout) {
+    /**
+     * The Redis the nodes share counters in; {@code url} is null when none is configured, {@code caFile} null for the
+     * JVM's trust store.
+     */
+    public record Redis(String url, String password, Duration timeout, Path caFile) {
+        public Redis {
+            if (caFile != null && (url == null || !url.startsWith("rediss:"))) {
+                throw new ConfigException(Setting.CLUSTER_REDIS_CA_FILE.key(), "is set, but cluster.redis.url is not"
+                        + " a rediss:// (TLS) URL");
+            }
+        }
+
+        /** Without TLS trust of its own. */
+        public Redis(String url, String password, Duration timeout) {
+            this(url, password, timeout, null);
+        }
+
         public boolean configured() {
             return url != null;
         }

@@ -108,15 +108,24 @@ public enum Setting {
                     + " their own sessions_per_key; the AUTH past it gets 421 4.7.0. Keep it below downstream.pool_size"
                     + " so one key cannot hold every downstream connection. 0: unlimited. Counted per relay node."),
 
-    DKIM_MASTER_KEY("dkim.master_key", "", true,
-            "Secret under which DKIM private keys are stored (AES-256-GCM): 32 random bytes in base64 (openssl rand"
-                    + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
-                    + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
-
+    SENDING_DOMAINS_REQUIRE("sending_domains.require", "verified", false,
+            "Which senders a key may use: off (any) | configured (the domain of every From:/Sender: address, and of the"
+                    + " envelope sender, must be a sending domain of the key's account and in the key's own"
+                    + " sending_domains, if it has a list) | verified (that, and its DKIM record verified)."
+                    + " Refusals: 550 5.7.1 Unconfigured Sending Domain <domain>. keyrelay dev defaults to off."),
+    SENDING_DOMAINS_CHECK_ENVELOPE("sending_domains.check_envelope", "true", false,
+            "Whether the envelope sender's domain (MAIL FROM, unless <>) is checked too, at MAIL FROM."),
     SENDING_DOMAINS_RECHECK("sending_domains.recheck", "24h", false,
             "How often each sending domain's DKIM records are looked up again. A domain is marked unverified only"
                     + " on an answer that says so (no such name, no record, another key), never on a timeout or"
                     + " SERVFAIL, which keep its status."),
+    DKIM_MASTER_KEY("dkim.master_key", "", true,
+            "Secret under which DKIM private keys are stored (AES-256-GCM): 32 random bytes in base64 (openssl rand"
+                    + " -base64 32). serve refuses to start without it once sending domains exist; dev makes one in"
+                    + " data_dir/dkim-master.key. Changing it makes every stored DKIM key unreadable."),
+    DKIM_SIGN_UNVERIFIED("dkim.sign_unverified", "false", false,
+            "Sign mail from sending domains whose DKIM record has not verified yet (receivers cannot check such a"
+                    + " signature until the record is published)."),
     DNS_SERVERS("dns.servers", "", false,
             "DNS servers for sending-domain verification: host or host:port, comma-separated ([2001:db8::53]:5353"
                     + " for IPv6 with a port). Empty: the system's resolvers (/etc/resolv.conf)."),
@@ -192,6 +201,9 @@ public enum Setting {
                     + " '@'; the password goes in cluster.redis.password). Empty: each node counts on its own. Redis"
                     + " unreachable: each node counts on its own until it is back; mail is never refused for it."),
     CLUSTER_REDIS_PASSWORD("cluster.redis.password", "", true, "Password for cluster.redis.url (Redis AUTH)."),
+    CLUSTER_REDIS_CA_FILE("cluster.redis.ca_file", "", false,
+            "PEM file of CA certificates to trust for a rediss:// Redis instead of the JVM's default trust store (its"
+                    + " certificate and host name are always verified)."),
     CLUSTER_REDIS_TIMEOUT("cluster.redis.timeout", "250ms", false,
             "Longest wait for a Redis reply; a command that takes longer counts Redis as unreachable, and the node"
                     + " counts on its own, checking every second whether Redis is back."),

@@ -13,9 +13,8 @@ import java.util.Map;
  * to publish). Never a private key, sealed or not.
  */
 public final class DomainViews {
-    /** The headers signed when present (From twice: over-signed, so none can be added after signing). */
-    public static final String SIGNED_HEADERS = "from:sender:reply-to:subject:date:message-id:to:cc:mime-version"
-            + ":content-type:content-transfer-encoding:in-reply-to:references:list-unsubscribe:list-unsubscribe-post";
+    /** The headers signed when present (the signer's list; From is over-signed, so none can be added after signing). */
+    public static final String SIGNED_HEADERS = String.join(":", io.keyrelay.dkim.DkimSigner.SIGNED_FIELDS);
 
     private DomainViews() {}
 

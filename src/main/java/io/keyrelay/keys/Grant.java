@@ -12,13 +12,16 @@ import java.util.stream.Collectors;
  *
  * <p>keyrelay acts on {@link #SMTP_INJECT} (SMTP AUTH), {@link #API_KEYS_MANAGE} and {@link #API_KEYS_VIEW}
  * (the key API and console), {@link #SENDING_DOMAINS_MANAGE} and {@link #SENDING_DOMAINS_VIEW} (the sending-domain
- * API and console page) and {@link #METRICS_VIEW}; the transmission grants are kept so keys created here
+ * API and console page), {@link #QUEUE_MANAGE} and {@link #QUEUE_VIEW} (the queue API and console page; keyrelay's
+ * own, SparkPost has no queue API) and {@link #METRICS_VIEW}; the transmission grants are kept so keys created here
  * carry the same permission set as their SparkPost twins.
  */
 public enum Grant {
     API_KEYS_MANAGE("api_keys/manage", "Create, update and revoke API keys"),
     API_KEYS_VIEW("api_keys/view", "List and read API keys"),
     METRICS_VIEW("metrics/view", "Read metrics"),
+    QUEUE_MANAGE("queue/manage", "Retry, hold, release and delete queued messages"),
+    QUEUE_VIEW("queue/view", "List and read queued messages"),
     SENDING_DOMAINS_MANAGE("sending_domains/manage", "Create, verify, update and delete sending domains"),
     SENDING_DOMAINS_VIEW("sending_domains/view", "List and read sending domains"),
     SMTP_INJECT("smtp/inject", "Send mail through SMTP"),

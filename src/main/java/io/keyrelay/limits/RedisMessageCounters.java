@@ -60,6 +60,8 @@ public final class RedisMessageCounters implements SharedCounters {
 
     public RedisMessageCounters(Redis redis) {
         this.redis = redis;
+        redis.preload(ADMIT);
+        redis.preload(GIVE_BACK);
     }
 
     @Override

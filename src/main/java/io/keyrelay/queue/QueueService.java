@@ -23,9 +23,16 @@ import java.util.Optional;
  * message due wakes this node's workers.
  */
 public final class QueueService {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(QueueService.class);
     private static final String COLUMNS = "id, state, sender, declared_size, body_type, smtputf8, dsn_ret, dsn_envid,"
             + " key_id, short_key, subaccount_id, client_address, node, size, attempts, next_attempt, lease_owner,"
             + " last_reply, created_at, updated_at";
+
+    /** Audit actions of the queue's changes. */
+    public static final String RETRIED = "queue.retried";
+    public static final String HELD = "queue.held";
+    public static final String RELEASED = "queue.released";
+    public static final String DELETED = "queue.deleted";
 
     /** What became of a requested change. */
     public enum Change {
@@ -63,6 +70,15 @@ public final class QueueService {
         if (filter.subaccountId() != null) {
             sql.append(" AND subaccount_id = ?");
             args.add(filter.subaccountId());
+        }
+        if (filter.text() != null) {
+            // sender or any recipient containing the text, case-insensitively (the console's search box)
+            sql.append(" AND (LOWER(sender) LIKE ? ESCAPE '!' OR EXISTS (SELECT 1 FROM queue_recipients r"
+                    + " WHERE r.message_id = queue_messages.id AND LOWER(r.address) LIKE ? ESCAPE '!'))");
+            String like = "%" + filter.text().toLowerCase(java.util.Locale.ROOT).replace("!", "!!").replace("%", "!%")
+                    .replace("_", "!_") + "%";
+            args.add(like);
+            args.add(like);
         }
         if (filter.after() != null) {
             sql.append(" AND id > ?");
@@ -128,17 +144,27 @@ public final class QueueService {
 
     /** How many messages are in each state (every state present, zero included). */
     public Map<MessageState, Long> counts() {
+        return counts(null);
+    }
+
+    /** As {@link #counts()}, of one subaccount's messages only (null: every message). */
+    public Map<MessageState, Long> counts(Long subaccountId) {
         Map<MessageState, Long> out = new EnumMap<>(MessageState.class);
         for (MessageState s : MessageState.values()) {
             out.put(s, 0L);
         }
         try (Connection c = store.dataSource().getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM queue_messages GROUP BY state");
-                ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                MessageState s = MessageState.of(rs.getString(1));
-                if (s != null) {
-                    out.put(s, rs.getLong(2));
+                PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM queue_messages"
+                        + (subaccountId == null ? "" : " WHERE subaccount_id = ?") + " GROUP BY state")) {
+            if (subaccountId != null) {
+                ps.setLong(1, subaccountId);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    MessageState s = MessageState.of(rs.getString(1));
+                    if (s != null) {
+                        out.put(s, rs.getLong(2));
+                    }
                 }
             }
             return out;
@@ -149,12 +175,22 @@ public final class QueueService {
 
     /** When the oldest message still waiting for delivery (queued, active or deferred) was accepted; empty if none. */
     public Optional<Instant> oldestPending() {
+        return oldestPending(null);
+    }
+
+    /** As {@link #oldestPending()}, among one subaccount's messages (null: every message). */
+    public Optional<Instant> oldestPending(Long subaccountId) {
         try (Connection c = store.dataSource().getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT MIN(created_at) FROM queue_messages"
-                        + " WHERE state IN ('queued', 'active', 'deferred')");
-                ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return Optional.ofNullable(JdbcQueueStore.time(rs, 1));
+                        + " WHERE state IN ('queued', 'active', 'deferred')"
+                        + (subaccountId == null ? "" : " AND subaccount_id = ?"))) {
+            if (subaccountId != null) {
+                ps.setLong(1, subaccountId);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return Optional.ofNullable(JdbcQueueStore.time(rs, 1));
+            }
         } catch (SQLException e) {
             throw new StoreException("reading the queue's oldest message", e);
         }
@@ -165,7 +201,7 @@ public final class QueueService {
      * recipients back as pending and is deferred, due now. Held and active messages are left as they are.
      */
     public Change retry(String id, Actor actor) {
-        return change(id, actor, "queue.retried", (c, state, now) -> {
+        return change(id, actor, RETRIED, (c, state, now) -> {
             if (state == MessageState.FAILED) {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET state = 'pending',"
                         + " updated_at = ? WHERE message_id = ? AND state = 'failed'")) {
@@ -191,8 +227,9 @@ public final class QueueService {
                 JdbcQueueStore.setTime(ps, 2, now);
                 n = ps.executeUpdate();
             }
-            audit(c, now, actor, "queue.retried", null, null, "all deferred messages (" + n + ")");
+            audit(c, now, actor, RETRIED, null, null, "all deferred messages (" + n + ")");
             c.commit();
+            log.info("queue: {} deferred messages due now (retry all) by {}", n, actor);
             if (n > 0) {
                 wake.run();
             }
@@ -204,14 +241,14 @@ public final class QueueService {
 
     /** Keeps a queued or deferred message back from delivery until {@link #release}. */
     public Change hold(String id, Actor actor) {
-        return change(id, actor, "queue.held", (c, state, now) ->
+        return change(id, actor, HELD, (c, state, now) ->
                 (state == MessageState.QUEUED || state == MessageState.DEFERRED)
                         && setState(c, id, MessageState.HELD, now));
     }
 
     /** Lets a held message go: due now, as deferred if it was tried before, else as queued. */
     public Change release(String id, Actor actor) {
-        return change(id, actor, "queue.released", (c, state, now) -> {
+        return change(id, actor, RELEASED, (c, state, now) -> {
             if (state != MessageState.HELD) {
                 return false;
             }
@@ -232,7 +269,7 @@ public final class QueueService {
      * downstream (its body is read as it is sent), but its outcome is not recorded and it is never tried again.
      */
     public Change delete(String id, Actor actor) {
-        return change(id, actor, "queue.deleted", (c, state, now) -> {
+        return change(id, actor, DELETED, (c, state, now) -> {
             JdbcQueueStore.delete(c, id);
             return true;
         });
@@ -273,6 +310,8 @@ public final class QueueService {
                 }
                 audit(c, now, actor, action, keyId, shortKey, "message " + id + " (was " + state.wireName() + ")");
                 c.commit();
+                log.info("queue: {} message {} (was {}) key {} by {}{}", action, id, state.wireName(), keyId, actor,
+                        actor.clientAddress() == null ? "" : " from " + actor.clientAddress());
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -280,7 +319,7 @@ public final class QueueService {
         } catch (SQLException e) {
             throw new StoreException(action + " " + id, e);
         }
-        if (!action.equals("queue.held") && !action.equals("queue.deleted")) {
+        if (!action.equals(HELD) && !action.equals(DELETED)) {
             wake.run();
         }
         return Change.CHANGED;
@@ -300,13 +339,14 @@ public final class QueueService {
     private static void audit(Connection c, Instant now, Actor actor, String action, String keyId, String shortKey,
             String detail) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (occurred_at, actor, action, key_id,"
-                + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, NULL, ?)")) {
+                + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
             JdbcQueueStore.setTime(ps, 1, now);
             ps.setString(2, actor.name());
             ps.setString(3, action);
             ps.setString(4, keyId);
             ps.setString(5, shortKey);
-            ps.setString(6, detail);
+            ps.setString(6, actor.clientAddress());
+            ps.setString(7, detail);
             ps.executeUpdate();
         }
     }

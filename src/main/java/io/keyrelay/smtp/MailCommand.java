@@ -1,5 +1,7 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.domains.SenderPolicy;
+import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyLimits;
 import io.keyrelay.limits.Admission;
 import io.keyrelay.limits.Reservation;
@@ -117,7 +119,14 @@ final class MailCommand extends Commands.Base {
                     principal.key().id(), principal.key().shortKey(), SmtpContext.clientAddress(s).getHostAddress());
             throw SmtpReply.CREDENTIALS_WITHDRAWN.drop();
         }
-        SendingLimits limits = ctx.limitsFor(((AuthDecision.Accepted) now).key());
+        ApiKey current = ((AuthDecision.Accepted) now).key();
+        SenderPolicy.Refusal refusal = ctx.senders() == null ? null
+                : ctx.senders().envelope(current, path.isNullPath() ? "" : path.address());
+        if (refusal != null) {
+            s.sendResponse(ctx.policyRefused(s, current, refusal, "mail", "-"));
+            return;
+        }
+        SendingLimits limits = ctx.limitsFor(current);
         if (size > limits.maxMessageSize()) {
             ctx.metrics().limitReached(KeyLimits.Limit.MAX_MESSAGE_SIZE);
             reply(s, SmtpReply.MESSAGE_TOO_BIG);

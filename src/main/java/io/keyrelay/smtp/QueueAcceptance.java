@@ -9,6 +9,7 @@ import io.keyrelay.store.StoreException;
 import io.keyrelay.text.LogText;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -51,13 +52,13 @@ final class QueueAcceptance {
      * passthrough path; a store failure becomes the 451 result.
      */
     Result commit(String sender, MailParams params, RelayPrincipal principal, InetAddress client, byte[] received,
-            DataStream content) throws IOException {
+            InputStream body, DataStream content) throws IOException {
         Envelope env = new Envelope(sender == null ? "" : sender, params, params.ret(), params.envid(), recipients);
         Origin origin = new Origin(principal == null ? null : principal.key().id(),
                 principal == null ? null : principal.key().shortKey(),
                 principal == null ? null : principal.subaccountId(), client.getHostAddress(), queue.node());
         try {
-            queue.accept(id, env, origin, new SequenceInputStream(new ByteArrayInputStream(received), content));
+            queue.accept(id, env, origin, new SequenceInputStream(new ByteArrayInputStream(received), body));
             return new Result(true, SmtpReply.QUEUED.line(id), null);
         } catch (StoreException e) {
             log.warn("queue: id={} not queued, the store failed: {}", id, LogText.quote(e.getMessage()));

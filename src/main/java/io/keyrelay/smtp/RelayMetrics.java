@@ -51,6 +51,7 @@ public final class RelayMetrics {
     private final Map<String, Counter> messages = new ConcurrentHashMap<>();
     private final Map<String, Counter> downstreamErrors = new ConcurrentHashMap<>();
     private final Map<KeyLimits.Limit, Counter> limitRefusals = new EnumMap<>(KeyLimits.Limit.class);
+    private final Map<String, Counter> policyRefusals = new ConcurrentHashMap<>();
     private final Counter relayedBytes;
     private final Timer relayDuration;
 
@@ -77,7 +78,7 @@ public final class RelayMetrics {
             closed.put(r, Counter.builder("keyrelay.smtp.closed").tag("reason", r)
                     .description("SMTP sessions closed by the relay for a limit (421 4.7.0)").register(registry));
         }
-        for (String r : new String[] {"delivered", "queued", "rejected", "failed", "too_large", "aborted"}) {
+        for (String r : new String[] {"delivered", "queued", "rejected", "failed", "too_large", "aborted", "refused"}) {
             messages.put(r, Counter.builder("keyrelay.messages").tag("result", r)
                     .description("Messages by outcome").register(registry));
         }
@@ -89,6 +90,10 @@ public final class RelayMetrics {
             limitRefusals.put(l, Counter.builder("keyrelay.limit.refusals").tag("limit", l.wireName())
                     .description("Commands refused because a sending limit (the key's or the relay's) was reached")
                     .register(registry));
+        }
+        for (io.keyrelay.domains.SenderPolicy.Reason r : io.keyrelay.domains.SenderPolicy.Reason.values()) {
+            policyRefusals.put(r.wireName(), Counter.builder("keyrelay.policy.refusals").tag("reason", r.wireName())
+                    .description("Messages refused by the sender policy (sending_domains.require)").register(registry));
         }
         relayedBytes = Counter.builder("keyrelay.relayed.bytes").baseUnit("bytes")
                 .description("Message bytes accepted by the downstream").register(registry);
@@ -103,6 +108,10 @@ public final class RelayMetrics {
     private Counter auth(String result, String reason) {
         return Counter.builder("keyrelay.auth.attempts").tag("result", result).tag("reason", reason)
                 .description("SMTP AUTH attempts by result and reason").register(registry);
+    }
+
+    void policyRefused(io.keyrelay.domains.SenderPolicy.Reason reason) {
+        policyRefusals.get(reason.wireName()).increment();
     }
 
     void sessionOpened() {

@@ -1,5 +1,13 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.dkim.Authors;
+import io.keyrelay.dkim.DkimException;
+import io.keyrelay.dkim.HeaderAddresses;
+import io.keyrelay.dkim.HeaderBlock;
+import io.keyrelay.dkim.MessageScan;
+import io.keyrelay.dkim.Spool;
+import io.keyrelay.domains.SenderPolicy;
+import io.keyrelay.keys.ApiKey;
 import io.keyrelay.limits.Reservation;
 import io.keyrelay.limits.SendingLimits;
 import io.keyrelay.relay.Downstream;
@@ -12,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.time.ZonedDateTime;
+import java.util.List;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
@@ -35,6 +44,8 @@ import org.subethamail.smtp.server.Session;
  */
 final class RelayTransaction implements MessageHandler {
     private static final Logger log = LoggerFactory.getLogger(RelayTransaction.class);
+    /** A held message stays in memory up to this size; past it, in a private temporary file. */
+    static final int SPOOL_MEMORY = 1024 * 1024;
 
     private final SmtpContext ctx;
     private final Session session;
@@ -49,6 +60,8 @@ final class RelayTransaction implements MessageHandler {
     private boolean downstreamLost;
     private boolean finished;
     private String result = "aborted";
+    private String policy;
+    private int signed;
     private String downstreamReply = "-";
     private long size;
     private SendingLimits limits;
@@ -153,8 +166,60 @@ final class RelayTransaction implements MessageHandler {
         long t0 = System.nanoTime();
         byte[] received = ReceivedHeader.build(session.getHelo().orElse(null), clientAddress(), ctx.config().hostname(),
                 ctx.nodeName(), tlsInfo(), id, accepted == 1 ? firstRecipient : null, ZonedDateTime.now(ctx.clock()));
+        SenderPolicy senders = ctx.senders();
+        if (senders != null && senders.holdsMessages()) {
+            return deliverVouched(senders, content, received, t0);
+        }
+        return send(received, content, content, t0);
+    }
+
+    /**
+     * The message held (in memory up to a bound, then in a private file) while its {@code From:} and {@code Sender:}
+     * are checked and its signature is made: a refused message never reaches the downstream, and the
+     * {@code DKIM-Signature} field goes on top of the client's bytes, which stay as they were.
+     */
+    private String deliverVouched(SenderPolicy senders, DataStream content, byte[] received, long t0)
+            throws IOException {
+        try (Spool spool = new Spool(senders.spoolDir(), SPOOL_MEMORY)) {
+            MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool);
+            content.transferTo(scan);
+            scan.finish();
+            size = content.count();
+            Authors authors = HeaderAddresses.read(scan.headers(), smtpUtf8());
+            ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
+            SenderPolicy.Refusal refusal = senders.authors(key, authors);
+            if (refusal != null) {
+                result = "refused";
+                policy = refusal.reason().wireName();
+                return ctx.policyRefused(session, key, refusal, "data", id);
+            }
+            byte[] prefix = received;
+            List<io.keyrelay.dkim.SigningKey> keys = senders.signingKeys(authors);
+            if (!keys.isEmpty()) {
+                try {
+                    byte[] signature = senders.signer().sign(scan, keys);
+                    prefix = new byte[received.length + signature.length];
+                    System.arraycopy(received, 0, prefix, 0, received.length);
+                    System.arraycopy(signature, 0, prefix, received.length, signature.length);
+                    signed = keys.size();
+                } catch (DkimException e) {
+                    log.warn("tx={} not signed: {}", id, e.getMessage());
+                    if (!scan.headers().truncated()) {
+                        result = "failed";
+                        return SmtpReply.UNSIGNABLE.line();
+                    }
+                }
+            }
+            try (InputStream held = spool.open()) {
+                return send(prefix, held, content, t0);
+            }
+        }
+    }
+
+    /** Sends {@code prefix} and {@code body} downstream and turns its final reply into the client's. */
+    private String send(byte[] prefix, InputStream body, DataStream content, long t0) throws IOException {
         if (queued != null) {
-            QueueAcceptance.Result q = queued.commit(sender, params, principal, clientAddress(), received, content);
+            QueueAcceptance.Result q = queued.commit(sender, params, principal, clientAddress(), prefix, body, content);
             size = content.count();
             result = q.committed() ? "queued" : "failed";
             downstreamReply = q.committed() ? "-" : q.error();
@@ -163,7 +228,7 @@ final class RelayTransaction implements MessageHandler {
         }
         Reply r;
         try {
-            r = down.data(received, content);
+            r = down.data(prefix, body);
         } catch (DownstreamException e) {
             failed(e, "DATA");
             content.drain();
@@ -255,12 +320,13 @@ final class RelayTransaction implements MessageHandler {
         }
         ctx.metrics().message(result);
         log.info("tx={} session={} client={} key_id={} short_key={} subaccount={} from={} rcpts={} size={} result={}"
-                        + " downstream={} ms={}",
+                        + " downstream={} ms={}{}",
                 id, session.getSessionId(), clientAddress().getHostAddress(),
                 principal == null ? "-" : principal.key().id(), principal == null ? "-" : principal.key().shortKey(),
                 principal == null || principal.subaccountId() == null ? "-" : principal.subaccountId(),
                 LogText.quote(sender == null ? "" : "<" + sender + ">"), accepted, size, result,
                 LogText.quote(downstreamReply),
-                (System.nanoTime() - startNanos) / 1_000_000);
+                (System.nanoTime() - startNanos) / 1_000_000,
+                (policy == null ? "" : " policy=" + policy) + (signed == 0 ? "" : " dkim=" + signed));
     }
 }

@@ -1,6 +1,7 @@
 package io.keyrelay.smtp;
 
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.domains.SenderPolicy;
 import io.keyrelay.keys.AuditQueue;
 import io.keyrelay.keys.ApiKey;
 import io.keyrelay.keys.KeyAuthenticator;
@@ -17,19 +18,20 @@ import org.subethamail.smtp.server.Session;
 /**
  * What every SMTP command and transaction of this relay shares: the SMTP settings, the key authenticator, the
  * AUTH throttle, the downstream, the meters and the clock, the relay-wide "shutting down" flag, the per-key message
- * limiter, the audit trail's queue for failed AUTHs, this node's name ({@code cluster.node_name}, in the
- * Received header), and — in queue mode ({@code relay.mode: queue}) — the queue that DATA commits to ({@code queue}
- * is null in passthrough mode, where DATA goes to {@code downstream}).
+ * limiter, the audit trail's queue for failed AUTHs and policy refusals, this node's name ({@code cluster.node_name},
+ * in the Received header), in queue mode ({@code relay.mode: queue}) the queue that DATA commits to ({@code queue}
+ * is null in passthrough mode, where DATA goes to {@code downstream}), and the sender policy ({@code sending_domains.*},
+ * DKIM signing; null: neither).
  */
 public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
         Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
-        AuditQueue audit, String nodeName, MessageQueue queue) {
+        AuditQueue audit, String nodeName, MessageQueue queue, SenderPolicy senders) {
 
-    /** Passthrough mode: every message goes to the downstream during the client's transaction. */
+    /** Passthrough mode without a sender policy: every message goes to the downstream during the transaction. */
     public SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticator, AuthThrottle throttle,
             Downstream downstream, RelayMetrics metrics, Clock clock, AtomicBoolean draining, MessageLimiter limiter,
             AuditQueue audit, String nodeName) {
-        this(config, authenticator, throttle, downstream, metrics, clock, draining, limiter, audit, nodeName, null);
+        this(config, authenticator, throttle, downstream, metrics, clock, draining, limiter, audit, nodeName, null, null);
     }
 
     /**
@@ -44,6 +46,27 @@ public record SmtpContext(RelayConfig.Smtp config, KeyAuthenticator authenticato
     /** The sending limits of a key as it is now (from {@code KeyAuthenticator.recheck}). */
     SendingLimits limitsFor(ApiKey current) {
         return limiter.limitsFor(current);
+    }
+
+    /**
+     * Counts, logs and audits a sender-policy refusal ({@code stage} {@code mail} or {@code data}), and returns the
+     * reply line for the client.
+     */
+    String policyRefused(Session s, ApiKey key, SenderPolicy.Refusal r, String stage, String tx) {
+        metrics.policyRefused(r.reason());
+        InetAddress client = clientAddress(s);
+        String detail = "reason=" + r.reason().wireName() + " stage=" + stage + " domain=" + r.domain() + " ("
+                + r.detail() + ")";
+        audit.offer(new io.keyrelay.keys.AuditEvent(null, clock.instant(), "smtp", "policy.refused", key.id(),
+                key.shortKey(), client.getHostAddress(), detail));
+        org.slf4j.LoggerFactory.getLogger(SmtpContext.class).info("sender refused: tx={} session={} key_id={}"
+                + " short_key={} client={} {}", tx, s.getSessionId(), key.id(), key.shortKey(),
+                client.getHostAddress(), io.keyrelay.text.LogText.quote(detail));
+        return switch (r.reason()) {
+            case NO_FROM -> SmtpReply.NO_PARSEABLE_FROM.line(r.detail());
+            case UNREADABLE_SENDER -> SmtpReply.UNREADABLE_SENDER.line(r.detail());
+            default -> SmtpReply.UNCONFIGURED_SENDING_DOMAIN.line(r.domain());
+        };
     }
 
     /** The client's address as keyrelay judges it (the real client behind a trusted proxy), IPv4-mapped normalised. */

@@ -67,6 +67,15 @@ public enum SmtpReply {
     /** The limit on one key's concurrent sessions, checked at AUTH. */
     KEY_SESSIONS(421, "4.7.0 Too many concurrent sessions for this API key; try again later"),
 
+    /**
+     * Sender policy ({@code sending_domains.require}): SparkPost's reply for a domain the key may not send as, at MAIL
+     * FROM for the envelope and after the end of DATA for {@code From:}/{@code Sender:}. Templates: {@code %s}.
+     */
+    UNCONFIGURED_SENDING_DOMAIN(550, "5.7.1 Unconfigured Sending Domain <%s>"),
+    NO_PARSEABLE_FROM(550, "5.7.1 The message has no parseable From: header (%s)"),
+    UNREADABLE_SENDER(550, "5.7.1 The message's Sender: header cannot be read (%s)"),
+    UNSIGNABLE(451, "4.3.0 The message could not be signed; try again later"),
+
     DOWNSTREAM_UNAVAILABLE(451, "4.4.1 Downstream server unavailable; try again later"),
     LOCAL_ERROR(451, "4.3.0 Local error in processing; try again later"),
     /** Queue mode: the message is committed to the store (the id is the queue id). */
@@ -96,7 +105,7 @@ public enum SmtpReply {
         return code + " " + text;
     }
 
-    /** The reply line of a template reply with its text ({@link #QUEUED} and the queue id). */
+    /** The reply line of a template reply with its text ({@link #QUEUED} and the queue id, a sending domain). */
     public String line(String value) {
         return code + " " + text.formatted(value);
     }

@@ -49,6 +49,7 @@ final class AdminFixture implements AutoCloseable {
     final KeyLookup lookup;
     final KeyAuthenticator authenticator;
     final DomainService domains;
+    final io.keyrelay.queue.QueueService queue;
     final MasterKey masterKey = MasterKey.generate();
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final MutableClock clock = MutableClock.startingNow();
@@ -77,8 +78,11 @@ final class AdminFixture implements AutoCloseable {
         domains = new DomainService(new JdbcDomainStore(database.dataSource()), new DkimKeyring(masterKey, clock),
                 dns == null ? DnsTxtLookup.using(List.of(new java.net.InetSocketAddress("127.0.0.1", 9)),
                         Duration.ofMillis(200)) : dns, clock);
+        queue = new io.keyrelay.queue.QueueService(new io.keyrelay.queue.JdbcQueueStore(database.dataSource()), clock,
+                () -> { });
         AdminContext ctx = new AdminContext(keys, authenticator, registry, notReady::get, clock,
-                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, null, domains);
+                limits == null ? null : new AuthThrottle(limits, clock, Thread::sleep), DEFAULT_LIMITS, null, domains,
+                queue);
         server = AdminServer.onPort(config, ctx, 0).start();
     }
 

@@ -391,8 +391,8 @@ class KeysApiIT {
             String view = f.key("view", Grant.API_KEYS_VIEW).secret();
             JsonNode grants = results(f.get("/api/v1/authenticate/grants", view), 200);
             assertThat(grants).extracting(g -> g.get("key").asText()).containsExactlyInAnyOrder("api_keys/manage",
-                    "api_keys/view", "metrics/view", "sending_domains/manage", "sending_domains/view", "smtp/inject",
-                    "transmissions/modify", "transmissions/view");
+                    "api_keys/view", "metrics/view", "queue/manage", "queue/view", "sending_domains/manage",
+                    "sending_domains/view", "smtp/inject", "transmissions/modify", "transmissions/view");
             assertThat(grants).allSatisfy(g -> assertThat(g.get("description").asText()).isNotBlank());
             error(f.get("/api/v1/authenticate/grants", null), 401, "1100");
         }

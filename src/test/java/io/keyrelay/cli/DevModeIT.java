@@ -37,6 +37,7 @@ class DevModeIT {
             assertThat(m.find()).as(out).isTrue();
             key = m.group(1);
             assertThat(out).contains("127.0.0.1:" + port).contains("curl").contains("SMTP_Injection:" + key);
+            assertThat(out).contains("sending_domains.require: off").contains("keyrelay domains add");
             assertThat(Files.exists(dir.resolve("data/dev-tls/cert.pem"))).isTrue();
             Path masterKey = dir.resolve("data/dkim-master.key");
             assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(masterKey)))

@@ -51,7 +51,7 @@ class GracefulShutdownIT {
     }
 
     private RelayProcess serve(ScriptedMta mta, int port, String grace) {
-        Map<String, String> env = Map.of(
+        Map<String, String> env = new java.util.HashMap<>(Map.of(
                 "KEYRELAY_DATA_DIR", dir.toString(),
                 "KEYRELAY_SMTP_LISTEN", "127.0.0.1",
                 "KEYRELAY_SMTP_PORT", Integer.toString(port),
@@ -61,7 +61,8 @@ class GracefulShutdownIT {
                 "KEYRELAY_DOWNSTREAM_PORT", Integer.toString(mta.port()),
                 "KEYRELAY_DOWNSTREAM_TLS", "none",
                 "KEYRELAY_ADMIN_PORT", "0",
-                "KEYRELAY_RELAY_MODE", "passthrough"); // this test is about relaying during the transaction
+                "KEYRELAY_RELAY_MODE", "passthrough")); // this test is about relaying during the transaction
+        env.put("KEYRELAY_SENDING_DOMAINS_REQUIRE", "off"); // it sends from arbitrary domains
         RelayProcess relay = RelayProcess.start(dir, List.of(), env, "serve");
         relay.awaitLine(l -> l.contains("SMTP listening on 127.0.0.1:" + port), Duration.ofSeconds(60));
         return relay;

@@ -61,8 +61,9 @@ class RedisCountersIT {
         server.close();
     }
 
+    /** A generous timeout: on a loaded test machine a GC pause must not count Redis as gone. */
     private RelayConfig.Redis redisConfig() {
-        return new RelayConfig.Redis(server.url(), "", Duration.ofMillis(250));
+        return new RelayConfig.Redis(server.url(), "", Duration.ofSeconds(1));
     }
 
     private static MessageLimiter limiter(Redis redis) {
@@ -210,7 +211,7 @@ class RedisCountersIT {
     void aKeyWithoutLimits_costsNoRoundTrip_aLimitedKey_oneScriptPerMessage() {
         MessageLimiter a = limiter(nodeA);
         String key = "k-" + UUID.randomUUID();
-        a.admit(key, limits(1000, 0)); // loads the script (EVALSHA, NOSCRIPT, EVAL)
+        a.admit(key, limits(1000, 0));
         long before = processed();
         for (int i = 0; i < 50; i++) {
             assertThat(a.admit("free-" + i, limits(0, 0))).isInstanceOf(Reservation.class);
@@ -221,6 +222,46 @@ class RedisCountersIT {
             assertThat(a.admit(key, limits(1000, 100_000))).isInstanceOf(Reservation.class);
         }
         assertThat(calls("evalsha") - evalsha).as("one EVALSHA per limited message").isEqualTo(50);
+    }
+
+    @Test
+    void aRedisWithAPassword_isUsedWithClusterRedisPassword_andWithoutIt_theNodeCountsAlone() {
+        assertThat(server.cli("CONFIG", "SET", "requirepass", "s3cret-pw")).contains("OK");
+        try (Redis withPassword = Redis.start(new RelayConfig.Redis(server.url(), "s3cret-pw", Duration.ofMillis(500)));
+                Redis without = Redis.start(new RelayConfig.Redis(server.url(), "", Duration.ofMillis(500)))) {
+            await().atMost(Duration.ofSeconds(10)).until(withPassword::up);
+            String k = "k-" + UUID.randomUUID();
+            assertThat(limiter(withPassword).admit(k, limits(1, 0))).isInstanceOf(Reservation.class);
+            assertThat(limiter(withPassword).admit(k, limits(1, 0))).isInstanceOf(Admission.Refusal.class);
+            assertThat(withPassword.fallbacks()).isZero();
+            assertThat(without.up()).isFalse();
+            assertThat(limiter(without).admit(k, limits(1, 0))).as("counted on the node instead")
+                    .isInstanceOf(Reservation.class);
+            assertThat(without.downReason()).doesNotContain("s3cret-pw");
+        }
+    }
+
+    @Test
+    void rediss_countsOverTls_trustingTheConfiguredCa_andAnotherCaIsNotTrusted() throws Exception {
+        Path cert = dir.resolve("tls/cert.pem");
+        Path key = dir.resolve("tls/key.pem");
+        io.keyrelay.tls.SelfSignedCertificate.write(cert, key, List.of(), Duration.ofDays(1));
+        Path other = dir.resolve("other/cert.pem");
+        io.keyrelay.tls.SelfSignedCertificate.write(other, dir.resolve("other/key.pem"), List.of(), Duration.ofDays(1));
+        try (RedisServer tls = RedisServer.startTls(dir.resolve("redis-tls"), cert, key);
+                Redis trusting = Redis.start(new RelayConfig.Redis(tls.url(), "", Duration.ofMillis(500), cert));
+                Redis foreign = Redis.start(new RelayConfig.Redis(tls.url(), "", Duration.ofMillis(500), other))) {
+            assertThat(tls.url()).startsWith("rediss://");
+            await().atMost(Duration.ofSeconds(10)).until(trusting::up);
+            MessageLimiter a = limiter(trusting);
+            String k = "k-" + UUID.randomUUID();
+            assertThat(a.admit(k, limits(1, 0))).isInstanceOf(Reservation.class);
+            assertThat(a.admit(k, limits(1, 0))).isInstanceOf(Admission.Refusal.class);
+            assertThat(trusting.fallbacks()).isZero();
+            assertThat(tls.cli("--scan")).contains(k);
+            assertThat(foreign.up()).as("a certificate from another CA is refused").isFalse();
+            assertThat(foreign.downReason()).isNotBlank();
+        }
     }
 
     /** Commands Redis has processed, less the INFO that asks. */

@@ -172,6 +172,7 @@ class ConfigLoaderTest {
                 + " cluster.redis.password",
         "KEYRELAY_CLUSTER_REDIS_URL|redis:///0|cluster.redis.url: names no host",
         "KEYRELAY_CLUSTER_REDIS_TIMEOUT|0s|cluster.redis.timeout: 0s must be longer than zero",
+        "KEYRELAY_CLUSTER_REDIS_CA_FILE|/ca.pem|cluster.redis.ca_file: is set, but cluster.redis.url is not a rediss://",
     })
     void badValue_failsNamingKeyAndValue(String env, String value, String message) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(env, value)))

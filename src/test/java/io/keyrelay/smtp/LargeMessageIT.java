@@ -48,7 +48,7 @@ class LargeMessageIT {
         GreenMail gm = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort());
         gm.start();
         int port = FreePorts.pick();
-        Map<String, String> env = Map.of(
+        Map<String, String> env = new java.util.HashMap<>(Map.of(
                 "KEYRELAY_DATA_DIR", dir.toString(),
                 "KEYRELAY_SMTP_LISTEN", "127.0.0.1",
                 "KEYRELAY_SMTP_PORT", Integer.toString(port),
@@ -58,7 +58,8 @@ class LargeMessageIT {
                 "KEYRELAY_DOWNSTREAM_PORT", Integer.toString(gm.getSmtp().getPort()),
                 "KEYRELAY_DOWNSTREAM_TLS", "none",
                 "KEYRELAY_ADMIN_PORT", "0",
-                "KEYRELAY_RELAY_MODE", "passthrough"); // this test is about relaying during the transaction
+                "KEYRELAY_RELAY_MODE", "passthrough")); // this test is about relaying during the transaction
+        env.put("KEYRELAY_SENDING_DOMAINS_REQUIRE", "off"); // it sends from arbitrary domains
         try (RelayProcess relay = RelayProcess.start(dir, List.of("-Xmx40m", "-XX:+ExitOnOutOfMemoryError"), env,
                 "serve")) {
             relay.awaitLine(l -> l.contains("SMTP listening on 127.0.0.1:" + port), Duration.ofSeconds(60));

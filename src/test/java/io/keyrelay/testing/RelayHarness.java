@@ -135,6 +135,8 @@ public final class RelayHarness implements AutoCloseable {
                 s.put(Setting.SMTP_PORT, "0");
                 s.put(Setting.SMTP_HOSTNAME, "relay.test");
                 s.put(Setting.ADMIN_PORT, "0"); // off unless a test asks: parallel harnesses must not share 8080
+                // Tests send from arbitrary domains; those about sending domains turn the policy on.
+                s.put(Setting.SENDING_DOMAINS_REQUIRE, "off");
                 // The delay before a failed AUTH is answered is AuthThrottleIT's subject; elsewhere it only slows tests.
                 s.put(Setting.LIMITS_AUTH_DELAY, "0");
                 s.put(Setting.SMTP_TLS_CERT, cert.toString());
