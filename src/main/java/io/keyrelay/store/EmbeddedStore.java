@@ -88,7 +88,7 @@ final class EmbeddedStore {
         } catch (IOException e) {
             throw new StoreException("cannot rename " + pending + " to " + file + ": " + e.getMessage(), e);
         }
-        log.info("embedded store: H2's default empty password replaced by the per-install one in {}", file);
+        log.info("embedded store: H2's default empty credentials replaced by per-install ones kept in {}", file);
         return password;
     }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.keyrelay.testing.Dkimpy;
-import io.keyrelay.testing.DnsmasqServer;
+import io.keyrelay.testing.Dnsmasq;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -38,7 +38,7 @@ class DkimVerifyIT {
 
     @TempDir
     static Path dir;
-    private static DnsmasqServer dns;
+    private static Dnsmasq dns;
     private static KeyPair rsa;
     private static KeyPair ed;
     private static final DkimSigner jdk = new DkimSigner(Clock.systemUTC());
@@ -51,7 +51,7 @@ class DkimVerifyIT {
         rsa = g.generateKeyPair();
         ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String idn = DomainNames.normalize(IDN_DOMAIN);
-        dns = DnsmasqServer.start(dir.resolve("dns"), Map.of(
+        dns = Dnsmasq.start(dir.resolve("dns"), Map.of(
                 "rsa1._domainkey." + DOMAIN, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic()),
                 "ed1._domainkey." + DOMAIN, SigningAlgorithm.ED25519_SHA256.dnsRecord(ed.getPublic()),
                 "rsa1._domainkey." + idn, SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())));

@@ -7,7 +7,7 @@ import io.keyrelay.dkim.SigningKey;
 import io.keyrelay.dkim.DkimSigner;
 import io.keyrelay.dkim.MessageScan;
 import io.keyrelay.testing.Dkimpy;
-import io.keyrelay.testing.DnsmasqServer;
+import io.keyrelay.testing.Dnsmasq;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -51,7 +51,7 @@ class DataStreamSigningIT {
         Path stuffedCopy = dir.resolve("stuffed.eml");
         Files.write(stuffedCopy, (new String(fields, StandardCharsets.US_ASCII)
                 + wire.substring(0, wire.indexOf("\r\n.\r\n") + 2)).getBytes(StandardCharsets.US_ASCII));
-        try (DnsmasqServer dns = DnsmasqServer.start(dir.resolve("dns"),
+        try (Dnsmasq dns = Dnsmasq.start(dir.resolve("dns"),
                 Map.of("s1._domainkey.example.com", SigningAlgorithm.RSA_SHA256.dnsRecord(rsa.getPublic())))) {
             Dkimpy.Verdict v = Dkimpy.verify(dns.port(), delivered);
             assertThat(v.verified()).as(v.output()).isTrue();

@@ -58,6 +58,13 @@ public final class Dnsmasq implements AutoCloseable {
         }
     }
 
+    /** Serving one TXT record per name ({@code name → text}), nothing else. */
+    public static Dnsmasq start(Path dir, Map<String, String> txt) {
+        Zone zone = new Zone();
+        txt.forEach(zone::txt);
+        return start(dir, zone);
+    }
+
     public static Dnsmasq start(Path dir, Zone zone) {
         return start(dir, FreePorts.pick(), zone);
     }
