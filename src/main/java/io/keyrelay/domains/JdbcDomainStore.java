@@ -1,15 +1,18 @@
 package io.keyrelay.domains;
 
+import static io.keyrelay.store.Jdbc.instant;
+import static io.keyrelay.store.Jdbc.setInstant;
+import static io.keyrelay.store.Jdbc.setLong;
+
 import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.store.StoreException;
+import io.keyrelay.store.Jdbc.Binder;
+import io.keyrelay.store.Jdbc.SqlWork;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -239,36 +242,5 @@ public final class JdbcDomainStore {
         } catch (SQLException e) {
             throw new StoreException(what, e);
         }
-    }
-
-    private static Instant instant(ResultSet rs, int col) throws SQLException {
-        OffsetDateTime t = rs.getObject(col, OffsetDateTime.class);
-        return t == null ? null : t.toInstant();
-    }
-
-    private static void setInstant(PreparedStatement ps, int col, Instant v) throws SQLException {
-        if (v == null) {
-            ps.setNull(col, Types.TIMESTAMP_WITH_TIMEZONE);
-        } else {
-            ps.setObject(col, v.atOffset(ZoneOffset.UTC));
-        }
-    }
-
-    private static void setLong(PreparedStatement ps, int col, Long v) throws SQLException {
-        if (v == null) {
-            ps.setNull(col, Types.BIGINT);
-        } else {
-            ps.setLong(col, v);
-        }
-    }
-
-    @FunctionalInterface
-    private interface Binder {
-        void bind(PreparedStatement ps) throws SQLException;
-    }
-
-    @FunctionalInterface
-    private interface SqlWork<T> {
-        T run(Connection c) throws SQLException;
     }
 }
