@@ -105,6 +105,26 @@ public final class Spool extends OutputStream {
         return new FileReader(file, size);
     }
 
+    /**
+     * Moves what was written into a new spool, which the caller now owns, and leaves this one closed and empty
+     * (closing it does nothing more): a message held for a check outlives the try-with-resources that wrote it.
+     */
+    public Spool detach() throws IOException {
+        if (closed) {
+            throw new IOException("the spool is closed");
+        }
+        Spool moved = new Spool(dir, memoryLimit);
+        moved.memory = memory;
+        moved.file = file;
+        moved.fileOut = fileOut;
+        moved.size = size;
+        memory = new Memory();
+        file = null;
+        fileOut = null;
+        closed = true;
+        return moved;
+    }
+
     /** Drops the spooled message: memory released, file deleted. */
     @Override
     public void close() throws IOException {

@@ -33,7 +33,29 @@ final class Delivery {
         this.clock = clock;
     }
 
+    /** The message's bytes for one attempt: a prefix sent first, then a stream opened for this attempt. */
+    interface Body {
+        byte[] prefix();
+
+        java.io.InputStream open() throws IOException;
+    }
+
+    /** An attempt with the body read back from the store, chunk by chunk. */
     Outcome attempt(Claim claim) {
+        return attempt(claim, new Body() {
+            @Override
+            public byte[] prefix() {
+                return NO_PREFIX;
+            }
+
+            @Override
+            public java.io.InputStream open() {
+                return store.body(claim.id(), claim.size());
+            }
+        });
+    }
+
+    Outcome attempt(Claim claim, Body body) {
         Instant started = clock.instant();
         List<Outcome.Result> results = new ArrayList<>();
         List<Claim.Pending> accepted = new ArrayList<>();
@@ -54,7 +76,10 @@ final class Delivery {
                 tx.abort();
                 summary = "every recipient refused";
             } else {
-                Reply r = tx.data(NO_PREFIX, store.body(claim.id(), claim.size()));
+                Reply r;
+                try (java.io.InputStream in = body.open()) {
+                    r = tx.data(body.prefix(), in);
+                }
                 for (Claim.Pending p : accepted) {
                     results.add(byReply(p, r));
                 }

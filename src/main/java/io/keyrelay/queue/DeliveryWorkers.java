@@ -1,6 +1,9 @@
 package io.keyrelay.queue;
 
 import io.keyrelay.config.RelayConfig;
+import io.keyrelay.dkim.Spool;
+import java.io.IOException;
+import java.io.InputStream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.store.StoreException;
 import io.keyrelay.text.LogText;
@@ -30,6 +33,8 @@ public final class DeliveryWorkers implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DeliveryWorkers.class);
     /** How long to wait after a store error before the next claim (the store is likely down or restarting). */
     private static final Duration STORE_BACKOFF = Duration.ofSeconds(1);
+    /** Every how many rounds a worker looks in the store before its own node's new messages. */
+    private static final int FAIR = 4;
 
     private final JdbcQueueStore store;
     private final Delivery delivery;
@@ -46,10 +51,13 @@ public final class DeliveryWorkers implements AutoCloseable {
 
     private final Bounces bounces;
     private final String remoteMta;
+    private final Handoff handoff;
 
     DeliveryWorkers(JdbcQueueStore store, Downstream downstream, RelayConfig.Queue config, Duration grace,
-            Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta) {
+            Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta,
+            Handoff handoff) {
         this.store = store;
+        this.handoff = handoff;
         this.bounces = bounces;
         this.remoteMta = remoteMta;
         this.delivery = new Delivery(downstream, store, config, clock);
@@ -83,9 +91,21 @@ public final class DeliveryWorkers implements AutoCloseable {
         wake.wake();
     }
 
+    /**
+     * One worker: messages handed over by this node's sessions first (they are claimed already), then due messages
+     * claimed from the store; every {@value #FAIR}th round the store first, so retries and other nodes' messages are
+     * not kept waiting behind a steady stream of new ones.
+     */
     private void run() {
+        long round = 0;
         while (!stopping) {
             long seen = wake.generation();
+            boolean storeFirst = ++round % FAIR == 0;
+            Handoff.Item item = storeFirst ? null : handoff.poll();
+            if (item != null) {
+                deliver(item);
+                continue;
+            }
             Optional<Claim> claim;
             try {
                 claim = store.claim(owner, clock.instant(), config.lease());
@@ -94,11 +114,35 @@ public final class DeliveryWorkers implements AutoCloseable {
                 pause(seen, STORE_BACKOFF);
                 continue;
             }
-            if (claim.isEmpty()) {
-                pause(seen, config.pollInterval());
+            if (claim.isPresent()) {
+                deliver(claim.get(), null);
                 continue;
             }
-            deliver(claim.get());
+            item = storeFirst ? handoff.poll() : null;
+            if (item != null) {
+                deliver(item);
+                continue;
+            }
+            pause(seen, config.pollInterval());
+        }
+    }
+
+    private void deliver(Handoff.Item item) {
+        metrics.direct();
+        try (Spool body = item.body()) {
+            deliver(item.claim(), new Delivery.Body() {
+                @Override
+                public byte[] prefix() {
+                    return item.prefix();
+                }
+
+                @Override
+                public InputStream open() throws IOException {
+                    return body.open();
+                }
+            });
+        } catch (IOException e) { // closing the spool: its memory or file is released all the same
+            log.warn("queue: id={} spool not closed cleanly: {}", item.claim().id(), LogText.quote(e.getMessage()));
         }
     }
 
@@ -111,7 +155,8 @@ public final class DeliveryWorkers implements AutoCloseable {
         }
     }
 
-    private void deliver(Claim claim) {
+    /** Delivers {@code claim}, from {@code body} when this node holds a copy of it, else from the store. */
+    private void deliver(Claim claim, Delivery.Body body) {
         inFlight.put(claim.id(), claim);
         try {
             if (claim.afterLostLease()) {
@@ -119,7 +164,7 @@ public final class DeliveryWorkers implements AutoCloseable {
                 log.warn("queue: id={} claimed again after a lease ran out without an outcome (attempt {}): the"
                         + " downstream may receive it twice", claim.id(), claim.attempt());
             }
-            Outcome outcome = delivery.attempt(claim);
+            Outcome outcome = body == null ? delivery.attempt(claim) : delivery.attempt(claim, body);
             if (Thread.interrupted() && stopping) {
                 // Cut off at the end of the shutdown grace: what the downstream said (if anything) is unknown, so
                 // the message goes back, due now, rather than deferred on the strength of an interrupted read.
@@ -188,6 +233,14 @@ public final class DeliveryWorkers implements AutoCloseable {
 
     /** Stops taking new messages; deliveries under way go on. The shutdown grace starts now. */
     public void stopClaiming() {
+        for (Handoff.Item left : handoff.close()) {
+            giveBack(left.claim());
+            try {
+                left.body().close();
+            } catch (IOException e) {
+                log.warn("queue: id={} spool not closed cleanly: {}", left.claim().id(), LogText.quote(e.getMessage()));
+            }
+        }
         if (!stopping) {
             stopNanos = System.nanoTime();
             stopping = true;

@@ -40,9 +40,11 @@ public final class DurableQueue implements AutoCloseable {
         byte[] r = new byte[4];
         new SecureRandom().nextBytes(r);
         String owner = node + "/" + ProcessHandle.current().pid() + "/" + HexFormat.of().formatHex(r);
+        Handoff handoff = new Handoff(config.workers());
         DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
-                new Bounces(hostname, clock), remoteMta);
-        DurableQueue q = new DurableQueue(new MessageQueue(store, clock, node, wake, metrics, spoolDir),
+                new Bounces(hostname, clock), remoteMta, handoff);
+        DurableQueue q = new DurableQueue(new MessageQueue(store, clock, node, wake, metrics, spoolDir, handoff, owner,
+                config.lease()),
                 new QueueService(store, clock, wake::wake), workers);
         QueueGauges.register(registry, q.service, clock);
         workers.start();

@@ -33,6 +33,18 @@ public final class JdbcQueueStore {
     private static final int TEXT_MAX = 1000;
     /** The change-notice topic ({@link ChangeNotices}) of a message committed to the queue; the details are its id. */
     public static final String TOPIC = "queue";
+    /**
+     * The {@code next_attempt} of a held or failed message: never due. With it, {@code next_attempt <= now} alone
+     * means "may be claimed", and the claim reads the head of one index (V13) whatever the backlog.
+     */
+    static final Instant NEVER = Instant.parse("9999-12-31T00:00:00Z");
+    /** How many due messages one claim looks at: enough that concurrent workers rarely all want the same few. */
+    private static final int CANDIDATES = 16;
+    /** How often a claim reads the head of the index again when every candidate was taken meanwhile. */
+    private static final int CLAIM_ROUNDS = 8;
+
+    /** A claim made as a message is stored: the node that accepted it delivers it, from its own copy. */
+    record Lease(String owner, Instant until) {}
 
     private final DataSource ds;
 
@@ -50,13 +62,27 @@ public final class JdbcQueueStore {
      * client's stream included — it is rolled back and nothing of it is visible; the exception propagates.
      */
     public long insert(String id, Envelope env, Origin origin, Instant now, InputStream body) throws IOException {
+        return insert(id, env, origin, now, body, -1, null);
+    }
+
+    /**
+     * {@link #insert(String, Envelope, Origin, Instant, InputStream)} with the body's {@code size} known in advance
+     * ({@code -1}: not known; a body of another length is an {@link IOException} and nothing is stored) and, when
+     * {@code lease} is given, the message stored already claimed by {@code lease.owner()} — active, first attempt
+     * charged — for the accepting node to deliver from its own copy: no claim, no re-read, no notice to the other
+     * nodes. If that node dies first, the lease runs out and any node delivers it, as after any lost claim.
+     */
+    long insert(String id, Envelope env, Origin origin, Instant now, InputStream body, long size, Lease lease)
+            throws IOException {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
-                long size = insertOn(c, id, env, origin, now, body);
-                ChangeNotices.send(c, TOPIC, id); // PostgreSQL: the other nodes' idle workers hear of it at commit
+                long stored = insertOn(c, id, env, origin, now, body, size, lease);
+                if (lease == null) {
+                    ChangeNotices.send(c, TOPIC, id); // PostgreSQL: the other nodes' idle workers hear of it at commit
+                }
                 c.commit();
-                return size;
+                return stored;
             } catch (SQLException | IOException | RuntimeException e) {
                 rollback(c, e);
                 throw e;
@@ -67,14 +93,14 @@ public final class JdbcQueueStore {
     }
 
     /** Writes a whole message inside the caller's transaction; returns its size. */
-    private static long insertOn(Connection c, String id, Envelope env, Origin origin, Instant now, InputStream body)
-            throws SQLException, IOException {
+    private static long insertOn(Connection c, String id, Envelope env, Origin origin, Instant now, InputStream body,
+            long knownSize, Lease lease) throws SQLException, IOException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (id, state, sender,"
                 + " declared_size, body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id,"
-                + " client_address, node, size, attempts, next_attempt, created_at, updated_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)")) {
+                + " client_address, node, size, attempts, next_attempt, created_at, updated_at, lease_owner,"
+                + " lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, id);
-            ps.setString(2, MessageState.QUEUED.wireName());
+            ps.setString(2, (lease == null ? MessageState.QUEUED : MessageState.ACTIVE).wireName());
             ps.setString(3, env.sender());
             ps.setLong(4, env.params().declaredSize());
             ps.setString(5, env.params().body());
@@ -86,9 +112,13 @@ public final class JdbcQueueStore {
             setLong(ps, 11, origin.subaccountId());
             ps.setString(12, origin.clientAddress());
             ps.setString(13, origin.node());
-            setTime(ps, 14, now);
-            setTime(ps, 15, now);
-            setTime(ps, 16, now);
+            ps.setLong(14, Math.max(knownSize, 0));
+            ps.setInt(15, lease == null ? 0 : 1);
+            setTime(ps, 16, lease == null ? now : lease.until());
+            setTime(ps, 17, now);
+            setTime(ps, 18, now);
+            ps.setString(19, lease == null ? null : lease.owner());
+            setTime(ps, 20, lease == null ? null : lease.until());
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, seq, address,"
@@ -107,10 +137,14 @@ public final class JdbcQueueStore {
             ps.executeBatch();
         }
         long size = writeBody(c, id, body);
-        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET size = ? WHERE id = ?")) {
-            ps.setLong(1, size);
-            ps.setString(2, id);
-            ps.executeUpdate();
+        if (knownSize < 0) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET size = ? WHERE id = ?")) {
+                ps.setLong(1, size);
+                ps.setString(2, id);
+                ps.executeUpdate();
+            }
+        } else if (size != knownSize) {
+            throw new IOException("message " + id + ": " + size + " bytes read, " + knownSize + " expected");
         }
         return size;
     }
@@ -143,46 +177,84 @@ public final class JdbcQueueStore {
     /**
      * Claims the most overdue message that no other worker holds: queued, deferred, or active under a lease that has
      * run out. It becomes active, leased to {@code owner} until {@code now + lease}, with one more attempt.
+     *
+     * <p>Two steps, the same on both stores: an unlocked read of the first {@value #CANDIDATES} due ids in the order
+     * of the {@code (next_attempt, id)} index, then {@code SELECT … FOR UPDATE SKIP LOCKED} of each by its key, due
+     * condition repeated, until one is ours. A single {@code ORDER BY … FOR UPDATE SKIP LOCKED} query would do on
+     * PostgreSQL, but H2 reads and sorts every matching row for it (the index's order is not used once rows are
+     * locked): a claim would cost as much as the backlog is long.
      */
     public Optional<Claim> claim(String owner, Instant now, Duration lease) {
         try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                String id;
-                boolean lost;
-                try (PreparedStatement ps = c.prepareStatement("SELECT id, state FROM queue_messages"
-                        + " WHERE state IN ('queued', 'deferred', 'active') AND next_attempt <= ?"
-                        + " ORDER BY next_attempt, id FETCH FIRST 1 ROWS ONLY FOR UPDATE SKIP LOCKED")) {
-                    setTime(ps, 1, now);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            c.rollback();
-                            return Optional.empty();
+            for (int round = 0; round < CLAIM_ROUNDS; round++) {
+                c.setAutoCommit(true);
+                List<String> due = due(c, now);
+                if (due.isEmpty()) {
+                    return Optional.empty();
+                }
+                c.setAutoCommit(false);
+                try {
+                    for (String id : due) {
+                        Boolean lost = lock(c, id, now);
+                        if (lost != null) {
+                            Instant until = now.plus(lease);
+                            try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = 'active',"
+                                    + " lease_owner = ?, lease_until = ?, next_attempt = ?, attempts = attempts + 1,"
+                                    + " updated_at = ? WHERE id = ?")) {
+                                ps.setString(1, owner);
+                                setTime(ps, 2, until);
+                                setTime(ps, 3, until);
+                                setTime(ps, 4, now);
+                                ps.setString(5, id);
+                                ps.executeUpdate();
+                            }
+                            Claim claim = readClaim(c, id, until, lost);
+                            c.commit();
+                            return Optional.of(claim);
                         }
-                        id = rs.getString(1);
-                        lost = MessageState.ACTIVE.wireName().equals(rs.getString(2));
                     }
+                    c.rollback();
+                } catch (SQLException | RuntimeException e) {
+                    rollback(c, e);
+                    throw e;
                 }
-                Instant until = now.plus(lease);
-                try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = 'active',"
-                        + " lease_owner = ?, lease_until = ?, next_attempt = ?, attempts = attempts + 1, updated_at = ?"
-                        + " WHERE id = ?")) {
-                    ps.setString(1, owner);
-                    setTime(ps, 2, until);
-                    setTime(ps, 3, until);
-                    setTime(ps, 4, now);
-                    ps.setString(5, id);
-                    ps.executeUpdate();
+                if (due.size() < CANDIDATES) {
+                    return Optional.empty(); // every due message is someone else's now
                 }
-                Claim claim = readClaim(c, id, until, lost);
-                c.commit();
-                return Optional.of(claim);
-            } catch (SQLException | RuntimeException e) {
-                rollback(c, e);
-                throw e;
             }
+            return Optional.empty(); // the head of the queue keeps being taken: the next look finds more
         } catch (SQLException e) {
             throw new StoreException("claiming a queued message", e);
+        }
+    }
+
+    /** The first due ids, oldest due first: read without locks, each is locked (or skipped) by {@link #lock}. */
+    private static List<String> due(Connection c, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM queue_messages WHERE next_attempt <= ?"
+                + " ORDER BY next_attempt, id FETCH FIRST " + CANDIDATES + " ROWS ONLY")) {
+            setTime(ps, 1, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<String> ids = new ArrayList<>(CANDIDATES);
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+                return ids;
+            }
+        }
+    }
+
+    /**
+     * Locks message {@code id} if it is still due and no one else holds it: null if not; else whether it was active
+     * (its previous claim ran out without an outcome).
+     */
+    private static Boolean lock(Connection c, String id, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT state FROM queue_messages WHERE id = ?"
+                + " AND next_attempt <= ? AND state IN ('queued', 'deferred', 'active') FOR UPDATE SKIP LOCKED")) {
+            ps.setString(1, id);
+            setTime(ps, 2, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? MessageState.ACTIVE.wireName().equals(rs.getString(1)) : null;
+            }
         }
     }
 
@@ -232,6 +304,11 @@ public final class JdbcQueueStore {
      */
     public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports,
             boolean delayWarned) {
+        // A first attempt has every recipient pending: all delivered, the message is done with nothing to keep.
+        if (claim.attempt() == 1 && reports.isEmpty() && outcome.results().size() == claim.recipients().size()
+                && outcome.count(Outcome.Kind.DELIVERED) == claim.recipients().size()) {
+            return delivered(claim, owner);
+        }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -272,7 +349,8 @@ public final class JdbcQueueStore {
                     ps.executeUpdate();
                 }
                 for (Bounces.NewMessage r : reports) {
-                    insertOn(c, r.id(), r.envelope(), r.origin(), now, new java.io.ByteArrayInputStream(r.bytes()));
+                    insertOn(c, r.id(), r.envelope(), r.origin(), now, new java.io.ByteArrayInputStream(r.bytes()),
+                            r.bytes().length, null);
                     ChangeNotices.send(c, TOPIC, r.id());
                 }
                 int pending = count(c, claim.id(), RecipientState.PENDING);
@@ -285,7 +363,7 @@ public final class JdbcQueueStore {
                             + " next_attempt = ?, lease_owner = NULL, lease_until = NULL, last_reply = ?, updated_at = ?,"
                             + " delay_warned = ? WHERE id = ?")) {
                         ps.setString(1, next.wireName());
-                        setTime(ps, 2, pending > 0 ? outcome.nextAttempt() : now);
+                        setTime(ps, 2, pending > 0 ? outcome.nextAttempt() : NEVER);
                         ps.setString(3, clip(outcome.summary()));
                         setTime(ps, 4, now);
                         ps.setBoolean(5, claim.delayWarned() || delayWarned);
@@ -304,6 +382,18 @@ public final class JdbcQueueStore {
         } catch (IOException e) { // cannot happen: a report is queued from memory
             throw new StoreException("recording the delivery of " + claim.id() + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Every pending recipient was delivered: the message goes, in one statement (its recipients, body and attempts
+     * with it, by the foreign keys' cascade) — if the claim is still {@code owner}'s; false otherwise.
+     */
+    private boolean delivered(Claim claim, String owner) {
+        return update("DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'",
+                "recording the delivery of " + claim.id(), ps -> {
+                    ps.setString(1, claim.id());
+                    ps.setString(2, owner);
+                }) == 1;
     }
 
     /**

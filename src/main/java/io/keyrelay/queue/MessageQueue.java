@@ -1,10 +1,20 @@
 package io.keyrelay.queue;
 
+import io.keyrelay.dkim.Spool;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import io.keyrelay.dkim.Spool;
+import java.io.SequenceInputStream;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import io.keyrelay.store.StoreException;
+import io.keyrelay.text.LogText;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where the SMTP path hands a message over in queue mode: a queue id for the transaction (it goes into keyrelay's
@@ -17,17 +27,21 @@ import java.time.Clock;
  * store's transaction lasts as long as the local copy takes, not as long as the client.
  */
 public final class MessageQueue {
+    private static final Logger log = LoggerFactory.getLogger(MessageQueue.class);
+
     private final JdbcQueueStore store;
     private final QueueId ids;
     private final Clock clock;
     private final String node;
     private final WakeSignal wake;
     private final QueueMetrics metrics;
-
     private final Path spoolDir;
+    private final Handoff handoff;
+    private final String owner;
+    private final Duration lease;
 
     MessageQueue(JdbcQueueStore store, Clock clock, String node, WakeSignal wake, QueueMetrics metrics,
-            Path spoolDir) {
+            Path spoolDir, Handoff handoff, String owner, Duration lease) {
         this.store = store;
         this.spoolDir = spoolDir;
         this.ids = new QueueId(clock);
@@ -35,6 +49,9 @@ public final class MessageQueue {
         this.node = node;
         this.wake = wake;
         this.metrics = metrics;
+        this.handoff = handoff;
+        this.owner = owner;
+        this.lease = lease;
     }
 
     /** A new queue id (UUIDv7). */
@@ -48,21 +65,72 @@ public final class MessageQueue {
     }
 
     /**
-     * Commits the message with id {@code id} (from {@link #newId}) and returns its stored size. {@code body} is
-     * keyrelay's Received header followed by the client's content. Throws — and leaves nothing behind — if the
-     * client's stream fails ({@link IOException}) or the store cannot commit
+     * Commits the message with id {@code id} (from {@link #newId}) and returns its stored size: {@code prefix}
+     * (keyrelay's Received header) followed by the client's content read from {@code body}. Throws — and leaves
+     * nothing behind — if the client's stream fails ({@link IOException}) or the store cannot commit
      * ({@link io.keyrelay.store.StoreException}).
      */
-    public long accept(String id, Envelope envelope, Origin origin, InputStream body) throws IOException {
-        long size;
-        try (Spool spool = new Spool(spoolDir, JdbcQueueStore.CHUNK)) {
+    public long accept(String id, Envelope envelope, Origin origin, byte[] prefix, InputStream body)
+            throws IOException {
+        Spool spool = new Spool(spoolDir, JdbcQueueStore.CHUNK);
+        try {
             body.transferTo(spool);
-            try (InputStream copy = spool.open()) {
-                size = store.insert(id, envelope, origin, clock.instant(), copy);
+        } catch (IOException | RuntimeException e) {
+            spool.close();
+            throw e;
+        }
+        return accept(id, envelope, origin, prefix, spool);
+    }
+
+    /**
+     * {@link #accept(String, Envelope, Origin, byte[], InputStream)} for content already held in {@code spool},
+     * which this call takes over (and closes, or passes on to the worker that delivers the message).
+     *
+     * <p>When one of this node's workers has a free slot ({@link Handoff}), the message is stored already claimed
+     * by this node and handed to it with the spool: its first attempt starts without a claim query and reads the
+     * body from the local copy, not back from the store. The store still has everything first: the commit is the
+     * same, and a node that dies before delivering loses the claim when its lease runs out, as ever.
+     */
+    public long accept(String id, Envelope envelope, Origin origin, byte[] prefix, Spool spool) throws IOException {
+        boolean direct = handoff.reserve();
+        boolean handed = false;
+        try {
+            Instant now = clock.instant();
+            JdbcQueueStore.Lease claim = direct ? new JdbcQueueStore.Lease(owner, now.plus(lease)) : null;
+            long size;
+            try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
+                size = store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);
+            }
+            metrics.accepted();
+            if (direct) {
+                List<Claim.Pending> pending = new ArrayList<>(envelope.recipients().size());
+                for (Envelope.Recipient r : envelope.recipients()) {
+                    pending.add(new Claim.Pending(pending.size(), r));
+                }
+                handed = handoff.put(new Handoff.Item(new Claim(id, envelope, origin, pending, 1, now, claim.until(),
+                        size, false, false), prefix, spool));
+                if (!handed) {
+                    giveBack(id); // shutting down: no worker of this node will take it
+                }
+            }
+            wake.wake();
+            return size;
+        } finally {
+            if (direct && !handed) {
+                handoff.unreserve();
+            }
+            if (!handed) {
+                spool.close();
             }
         }
-        metrics.accepted();
-        wake.wake();
-        return size;
+    }
+
+    private void giveBack(String id) {
+        try {
+            store.unclaim(id, owner, clock.instant());
+        } catch (StoreException e) {
+            // Stored and claimed by this node: delivered by any node once the lease runs out.
+            log.warn("queue: id={} stays claimed until its lease runs out: {}", id, LogText.quote(e.getMessage()));
+        }
     }
 }

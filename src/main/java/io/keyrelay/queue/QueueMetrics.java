@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * The queue's meters: messages accepted, delivery attempts, recipients by result of each attempt
- * ({@code delivered}, {@code failed}, {@code deferred}), and claims taken over after a lease ran out (each a
+ * ({@code delivered}, {@code failed}, {@code deferred}), first attempts made straight from the accepting node's copy, and claims taken over after a lease ran out (each a
  * possible duplicate at the downstream).
  */
 public final class QueueMetrics {
@@ -15,6 +15,7 @@ public final class QueueMetrics {
     private final Counter attempts;
     private final Counter leaseExpired;
     private final Counter reports;
+    private final Counter direct;
     private final Map<Outcome.Kind, Counter> recipients = new EnumMap<>(Outcome.Kind.class);
 
     public QueueMetrics(MeterRegistry registry) {
@@ -27,6 +28,9 @@ public final class QueueMetrics {
                         + " delivered twice").register(registry);
         reports = Counter.builder("keyrelay.queue.dsn.sent")
                 .description("Delivery status notifications (bounces) queued to senders").register(registry);
+        direct = Counter.builder("keyrelay.queue.direct")
+                .description("Messages whose first attempt was made by the node that accepted them, from its own copy"
+                        + " (no claim, no read of the body back from the store)").register(registry);
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.put(k, Counter.builder("keyrelay.queue.deliveries")
                     .tag("result", k.name().toLowerCase(java.util.Locale.ROOT))
@@ -43,6 +47,10 @@ public final class QueueMetrics {
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.get(k).increment(o.count(k));
         }
+    }
+
+    void direct() {
+        direct.increment();
     }
 
     void reported(int n) {

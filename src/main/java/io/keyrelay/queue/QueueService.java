@@ -329,7 +329,8 @@ public final class QueueService {
         try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET state = ?, next_attempt = ?,"
                 + " updated_at = ? WHERE id = ?")) {
             ps.setString(1, s.wireName());
-            JdbcQueueStore.setTime(ps, 2, now);
+            // A held message is never due (V13): the claim's index range ends before the end of time.
+            JdbcQueueStore.setTime(ps, 2, s == MessageState.HELD || s == MessageState.FAILED ? JdbcQueueStore.NEVER : now);
             JdbcQueueStore.setTime(ps, 3, now);
             ps.setString(4, id);
             return ps.executeUpdate() == 1;

@@ -1,5 +1,6 @@
 package io.keyrelay.smtp;
 
+import io.keyrelay.dkim.Spool;
 import io.keyrelay.queue.Envelope;
 import io.keyrelay.queue.MessageQueue;
 import io.keyrelay.queue.Origin;
@@ -7,10 +8,8 @@ import io.keyrelay.relay.MailParams;
 import io.keyrelay.relay.RcptParams;
 import io.keyrelay.store.StoreException;
 import io.keyrelay.text.LogText;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.SequenceInputStream;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,17 +47,37 @@ final class QueueAcceptance {
     }
 
     /**
-     * Commits the message. A failure to read the client's stream (gone, too large) propagates as from the
-     * passthrough path; a store failure becomes the 451 result.
+     * Commits the message: {@code received} then the client's content from {@code body}. A failure to read the
+     * client's stream (gone, too large) propagates as from the passthrough path; a store failure becomes the 451
+     * result.
      */
     Result commit(String sender, MailParams params, RelayPrincipal principal, InetAddress client, byte[] received,
             InputStream body, DataStream content) throws IOException {
+        return commit(sender, params, principal, client, content,
+                (env, origin) -> queue.accept(id, env, origin, received, body));
+    }
+
+    /** {@link #commit} for content the session holds already in {@code spool}, which this call takes over. */
+    Result commit(String sender, MailParams params, RelayPrincipal principal, InetAddress client, byte[] prefix,
+            Spool spool, DataStream content) throws IOException {
+        return commit(sender, params, principal, client, content,
+                (env, origin) -> queue.accept(id, env, origin, prefix, spool));
+    }
+
+    /** The store's side of a commit. */
+    @FunctionalInterface
+    private interface Accept {
+        void accept(Envelope env, Origin origin) throws IOException;
+    }
+
+    private Result commit(String sender, MailParams params, RelayPrincipal principal, InetAddress client,
+            DataStream content, Accept accept) throws IOException {
         Envelope env = new Envelope(sender == null ? "" : sender, params, params.ret(), params.envid(), recipients);
         Origin origin = new Origin(principal == null ? null : principal.key().id(),
                 principal == null ? null : principal.key().shortKey(),
                 principal == null ? null : principal.subaccountId(), client.getHostAddress(), queue.node());
         try {
-            queue.accept(id, env, origin, new SequenceInputStream(new ByteArrayInputStream(received), body));
+            accept.accept(env, origin);
             return new Result(true, SmtpReply.QUEUED.line(id), null);
         } catch (StoreException e) {
             log.warn("queue: id={} not queued, the store failed: {}", id, LogText.quote(e.getMessage()));

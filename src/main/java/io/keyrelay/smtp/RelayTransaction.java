@@ -210,6 +210,10 @@ final class RelayTransaction implements MessageHandler {
                     }
                 }
             }
+            if (queued != null) { // the store gets the session's copy as it is: no second spool
+                return queued(queued.commit(sender, params, principal, clientAddress(), prefix, spool.detach(),
+                        content), content);
+            }
             try (InputStream held = spool.open()) {
                 return send(prefix, held, content, t0);
             }
@@ -219,12 +223,7 @@ final class RelayTransaction implements MessageHandler {
     /** Sends {@code prefix} and {@code body} downstream and turns its final reply into the client's. */
     private String send(byte[] prefix, InputStream body, DataStream content, long t0) throws IOException {
         if (queued != null) {
-            QueueAcceptance.Result q = queued.commit(sender, params, principal, clientAddress(), prefix, body, content);
-            size = content.count();
-            result = q.committed() ? "queued" : "failed";
-            downstreamReply = q.committed() ? "-" : q.error();
-            finished = true;
-            return q.reply();
+            return queued(queued.commit(sender, params, principal, clientAddress(), prefix, body, content), content);
         }
         Reply r;
         try {
@@ -247,6 +246,15 @@ final class RelayTransaction implements MessageHandler {
         }
         result = "rejected";
         return passThrough(r).getErrorResponse();
+    }
+
+    /** The client's reply for a queue-mode commit, and the transaction's record of it. */
+    private String queued(QueueAcceptance.Result q, DataStream content) {
+        size = content.count();
+        result = q.committed() ? "queued" : "failed";
+        downstreamReply = q.committed() ? "-" : q.error();
+        finished = true;
+        return q.reply();
     }
 
     /** Called when the message was over the size limit and has been read to its end. */
