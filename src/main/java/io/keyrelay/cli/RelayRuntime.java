@@ -157,7 +157,11 @@ public final class RelayRuntime implements AutoCloseable {
                     config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
                     config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
             if (queue != null && changes != null) { // a message another node committed wakes one idle worker here
-                changes.subscribe(io.keyrelay.queue.JdbcQueueStore.TOPIC, id -> queue.workers().wakeOne());
+                changes.subscribe(io.keyrelay.queue.JdbcQueueStore.TOPIC, ids -> { // one id, or several of a group commit
+                    for (int i = 0, n = ids.split(" ").length; i < Math.min(n, config.queue().workers()); i++) {
+                        queue.workers().wakeOne();
+                    }
+                });
             }
             ServerTls serverTls = config.smtp().tls().enabled()
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;

@@ -52,11 +52,14 @@ public final class DeliveryWorkers implements AutoCloseable {
     private final Bounces bounces;
     private final String remoteMta;
     private final Handoff handoff;
+    /** First attempts that delivered everything, removed together ({@link GroupCommit}). */
+    private final GroupCommit<JdbcQueueStore.Done, Boolean> deliveries;
 
     DeliveryWorkers(JdbcQueueStore store, Downstream downstream, RelayConfig.Queue config, Duration grace,
             Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta,
             Handoff handoff) {
         this.store = store;
+        this.deliveries = new GroupCommit<>("queue-settle", 2, 64, store::deliveredAll, store::delivered);
         this.handoff = handoff;
         this.bounces = bounces;
         this.remoteMta = remoteMta;
@@ -179,8 +182,10 @@ public final class DeliveryWorkers implements AutoCloseable {
             }
             boolean recorded;
             try {
-                recorded = store.settle(claim, owner, outcome, reports, warn);
-            } catch (StoreException e) {
+                recorded = JdbcQueueStore.allDelivered(claim, outcome, reports)
+                        ? deliveries.write(new JdbcQueueStore.Done(claim.id(), owner))
+                        : store.settle(claim, owner, outcome, reports, warn);
+            } catch (StoreException | IOException e) {
                 // The lease runs out and the message is tried again: possibly a duplicate, never a loss.
                 log.error("queue: id={} cannot record the outcome ({}): {}", claim.id(), LogText.quote(outcome.summary()),
                         LogText.quote(e.getMessage()));
@@ -273,6 +278,7 @@ public final class DeliveryWorkers implements AutoCloseable {
             }
         }
         inFlight.values().forEach(this::giveBack);
+        deliveries.close();
     }
 
     private void giveBack(Claim c) {

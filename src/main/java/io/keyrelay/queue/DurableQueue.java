@@ -17,11 +17,14 @@ import javax.sql.DataSource;
  */
 public final class DurableQueue implements AutoCloseable {
     private final MessageQueue intake;
+    private final GroupCommit<JdbcQueueStore.Incoming, Long> commits;
     private final QueueService service;
     private final DeliveryWorkers workers;
 
-    private DurableQueue(MessageQueue intake, QueueService service, DeliveryWorkers workers) {
+    private DurableQueue(MessageQueue intake, GroupCommit<JdbcQueueStore.Incoming, Long> commits,
+            QueueService service, DeliveryWorkers workers) {
         this.intake = intake;
+        this.commits = commits;
         this.service = service;
         this.workers = workers;
     }
@@ -43,8 +46,11 @@ public final class DurableQueue implements AutoCloseable {
         Handoff handoff = new Handoff(config.workers());
         DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
                 new Bounces(hostname, clock), remoteMta, handoff);
+        // Two committers: while one waits for its commit to be flushed, the other gathers the next batch.
+        GroupCommit<JdbcQueueStore.Incoming, Long> commits = new GroupCommit<>("queue-commit", 2, 64,
+                store::insertAll, store::insert);
         DurableQueue q = new DurableQueue(new MessageQueue(store, clock, node, wake, metrics, spoolDir, handoff, owner,
-                config.lease()),
+                config.lease(), commits), commits,
                 new QueueService(store, clock, wake::wake), workers);
         QueueGauges.register(registry, q.service, clock);
         workers.start();
@@ -66,5 +72,6 @@ public final class DurableQueue implements AutoCloseable {
     @Override
     public void close() {
         workers.close();
+        commits.close(); // after the SMTP listeners: no session is committing any more
     }
 }

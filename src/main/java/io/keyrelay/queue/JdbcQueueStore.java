@@ -95,45 +95,12 @@ public final class JdbcQueueStore {
     /** Writes a whole message inside the caller's transaction; returns its size. */
     private static long insertOn(Connection c, String id, Envelope env, Origin origin, Instant now, InputStream body,
             long knownSize, Lease lease) throws SQLException, IOException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (id, state, sender,"
-                + " declared_size, body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id,"
-                + " client_address, node, size, attempts, next_attempt, created_at, updated_at, lease_owner,"
-                + " lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            ps.setString(1, id);
-            ps.setString(2, (lease == null ? MessageState.QUEUED : MessageState.ACTIVE).wireName());
-            ps.setString(3, env.sender());
-            ps.setLong(4, env.params().declaredSize());
-            ps.setString(5, env.params().body());
-            ps.setBoolean(6, env.params().smtpUtf8());
-            ps.setString(7, env.dsnRet());
-            ps.setString(8, env.dsnEnvid());
-            ps.setString(9, origin.keyId());
-            ps.setString(10, origin.shortKey());
-            setLong(ps, 11, origin.subaccountId());
-            ps.setString(12, origin.clientAddress());
-            ps.setString(13, origin.node());
-            ps.setLong(14, Math.max(knownSize, 0));
-            ps.setInt(15, lease == null ? 0 : 1);
-            setTime(ps, 16, lease == null ? now : lease.until());
-            setTime(ps, 17, now);
-            setTime(ps, 18, now);
-            ps.setString(19, lease == null ? null : lease.owner());
-            setTime(ps, 20, lease == null ? null : lease.until());
+        try (PreparedStatement ps = c.prepareStatement(INSERT_MESSAGE)) {
+            bindMessage(ps, id, env, origin, now, knownSize, lease);
             ps.executeUpdate();
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, seq, address,"
-                + " state, dsn_notify, dsn_orcpt, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-            int seq = 0;
-            for (Envelope.Recipient r : env.recipients()) {
-                ps.setString(1, id);
-                ps.setInt(2, seq++);
-                ps.setString(3, r.address());
-                ps.setString(4, RecipientState.PENDING.wireName());
-                ps.setString(5, r.dsnNotify());
-                ps.setString(6, r.dsnOrcpt());
-                setTime(ps, 7, now);
-                ps.addBatch();
-            }
+        try (PreparedStatement ps = c.prepareStatement(INSERT_RECIPIENT)) {
+            bindRecipients(ps, id, env, now);
             ps.executeBatch();
         }
         long size = writeBody(c, id, body);
@@ -149,13 +116,175 @@ public final class JdbcQueueStore {
         return size;
     }
 
+    private static final String INSERT_MESSAGE = "INSERT INTO queue_messages (id, state, sender, declared_size,"
+            + " body_type, smtputf8, dsn_ret, dsn_envid, key_id, short_key, subaccount_id, client_address, node, size,"
+            + " attempts, next_attempt, created_at, updated_at, lease_owner, lease_until)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String INSERT_RECIPIENT = "INSERT INTO queue_recipients (message_id, seq, address, state,"
+            + " dsn_notify, dsn_orcpt, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    private static final String INSERT_CHUNK = "INSERT INTO queue_bodies (message_id, seq, chunk) VALUES (?, ?, ?)";
+    /** Ids per change notice of a group commit: a PostgreSQL payload holds at most 8000 bytes. */
+    private static final int IDS_PER_NOTICE = 150;
+
+    private static void bindMessage(PreparedStatement ps, String id, Envelope env, Origin origin, Instant now,
+            long size, Lease lease) throws SQLException {
+        ps.setString(1, id);
+        ps.setString(2, (lease == null ? MessageState.QUEUED : MessageState.ACTIVE).wireName());
+        ps.setString(3, env.sender());
+        ps.setLong(4, env.params().declaredSize());
+        ps.setString(5, env.params().body());
+        ps.setBoolean(6, env.params().smtpUtf8());
+        ps.setString(7, env.dsnRet());
+        ps.setString(8, env.dsnEnvid());
+        ps.setString(9, origin.keyId());
+        ps.setString(10, origin.shortKey());
+        setLong(ps, 11, origin.subaccountId());
+        ps.setString(12, origin.clientAddress());
+        ps.setString(13, origin.node());
+        ps.setLong(14, Math.max(size, 0));
+        ps.setInt(15, lease == null ? 0 : 1);
+        setTime(ps, 16, lease == null ? now : lease.until());
+        setTime(ps, 17, now);
+        setTime(ps, 18, now);
+        ps.setString(19, lease == null ? null : lease.owner());
+        setTime(ps, 20, lease == null ? null : lease.until());
+    }
+
+    /** Adds one batch entry per recipient of {@code env}, numbered from 0. */
+    private static void bindRecipients(PreparedStatement ps, String id, Envelope env, Instant now)
+            throws SQLException {
+        int seq = 0;
+        for (Envelope.Recipient r : env.recipients()) {
+            ps.setString(1, id);
+            ps.setInt(2, seq++);
+            ps.setString(3, r.address());
+            ps.setString(4, RecipientState.PENDING.wireName());
+            ps.setString(5, r.dsnNotify());
+            ps.setString(6, r.dsnOrcpt());
+            setTime(ps, 7, now);
+            ps.addBatch();
+        }
+    }
+
+    /** A message small enough to be stored whole from memory (one chunk), for {@link #insertAll}. */
+    record Incoming(String id, Envelope envelope, Origin origin, Instant now, byte[] bytes, Lease lease) {
+        Incoming {
+            if (bytes.length > CHUNK) {
+                throw new IllegalArgumentException("message " + id + ": " + bytes.length + " bytes, more than a chunk");
+            }
+        }
+    }
+
+    /**
+     * Stores several small messages in one transaction (group commit, {@link GroupCommit}): each as
+     * {@link #insert} would, with one statement batch per table and one commit. Returns each one's size.
+     */
+    List<Long> insertAll(List<Incoming> batch) {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement(INSERT_MESSAGE)) {
+                    for (Incoming m : batch) {
+                        bindMessage(ps, m.id(), m.envelope(), m.origin(), m.now(), m.bytes().length, m.lease());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                try (PreparedStatement ps = c.prepareStatement(INSERT_RECIPIENT)) {
+                    for (Incoming m : batch) {
+                        bindRecipients(ps, m.id(), m.envelope(), m.now());
+                    }
+                    ps.executeBatch();
+                }
+                try (PreparedStatement ps = c.prepareStatement(INSERT_CHUNK)) {
+                    for (Incoming m : batch) {
+                        ps.setString(1, m.id());
+                        ps.setInt(2, 0);
+                        ps.setBytes(3, m.bytes());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                List<String> unclaimed = batch.stream().filter(m -> m.lease() == null).map(Incoming::id).toList();
+                for (int i = 0; i < unclaimed.size(); i += IDS_PER_NOTICE) {
+                    ChangeNotices.send(c, TOPIC,
+                            String.join(" ", unclaimed.subList(i, Math.min(unclaimed.size(), i + IDS_PER_NOTICE))));
+                }
+                c.commit();
+                return batch.stream().map(m -> (long) m.bytes().length).toList();
+            } catch (SQLException | RuntimeException e) {
+                rollback(c, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("queueing " + batch.size() + " messages", e);
+        }
+    }
+
+    /** Stores one small message alone: {@link #insertAll}'s fallback. */
+    long insert(Incoming m) throws IOException {
+        return insert(m.id(), m.envelope(), m.origin(), m.now(), new java.io.ByteArrayInputStream(m.bytes()),
+                m.bytes().length, m.lease());
+    }
+
+    /** A claim whose first attempt delivered every recipient: the message is to go ({@link #deliveredAll}). */
+    record Done(String id, String owner) {}
+
+    /**
+     * Whether {@code outcome} of {@code claim} leaves nothing to keep: a first attempt (every recipient was pending)
+     * that delivered every recipient, with no report owed. Such a message is removed with {@link #deliveredAll}.
+     */
+    static boolean allDelivered(Claim claim, Outcome outcome, List<Bounces.NewMessage> reports) {
+        return claim.attempt() == 1 && reports.isEmpty() && outcome.results().size() == claim.recipients().size()
+                && outcome.count(Outcome.Kind.DELIVERED) == claim.recipients().size();
+    }
+
+    /**
+     * Removes delivered messages in one transaction, each only if its claim is still its owner's; one statement
+     * each (recipients, body and attempts go by the foreign keys' cascade). Returns, per message, whether it was
+     * removed (false: the claim was lost, or an operator deleted it).
+     */
+    List<Boolean> deliveredAll(List<Done> done) {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'")) {
+                for (Done d : done) {
+                    ps.setString(1, d.id());
+                    ps.setString(2, d.owner());
+                    ps.addBatch();
+                }
+                int[] n = ps.executeBatch();
+                c.commit();
+                List<Boolean> out = new ArrayList<>(n.length);
+                for (int k : n) {
+                    out.add(k != 0); // 1, or SUCCESS_NO_INFO from a driver that does not count
+                }
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                rollback(c, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("recording " + done.size() + " deliveries", e);
+        }
+    }
+
+    /** Removes one delivered message: {@link #deliveredAll}'s fallback. */
+    boolean delivered(Done d) {
+        return update("DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'",
+                "recording the delivery of " + d.id(), ps -> {
+                    ps.setString(1, d.id());
+                    ps.setString(2, d.owner());
+                }) == 1;
+    }
+
     /** The body, chunk by chunk, inside the caller's transaction: nothing of it is visible before the commit. */
     private static long writeBody(Connection c, String id, InputStream body) throws SQLException, IOException {
         byte[] buf = new byte[CHUNK];
         long size = 0;
         int seq = 0;
-        try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO queue_bodies (message_id, seq, chunk) VALUES (?, ?, ?)")) {
+        try (PreparedStatement ps = c.prepareStatement(INSERT_CHUNK)) {
             while (true) {
                 int n = body.readNBytes(buf, 0, CHUNK);
                 if (n == 0 && seq > 0) {
@@ -304,10 +433,8 @@ public final class JdbcQueueStore {
      */
     public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports,
             boolean delayWarned) {
-        // A first attempt has every recipient pending: all delivered, the message is done with nothing to keep.
-        if (claim.attempt() == 1 && reports.isEmpty() && outcome.results().size() == claim.recipients().size()
-                && outcome.count(Outcome.Kind.DELIVERED) == claim.recipients().size()) {
-            return delivered(claim, owner);
+        if (allDelivered(claim, outcome, reports)) {
+            return delivered(new Done(claim.id(), owner));
         }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
@@ -382,18 +509,6 @@ public final class JdbcQueueStore {
         } catch (IOException e) { // cannot happen: a report is queued from memory
             throw new StoreException("recording the delivery of " + claim.id() + ": " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * Every pending recipient was delivered: the message goes, in one statement (its recipients, body and attempts
-     * with it, by the foreign keys' cascade) — if the claim is still {@code owner}'s; false otherwise.
-     */
-    private boolean delivered(Claim claim, String owner) {
-        return update("DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'",
-                "recording the delivery of " + claim.id(), ps -> {
-                    ps.setString(1, claim.id());
-                    ps.setString(2, owner);
-                }) == 1;
     }
 
     /**

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * Received header before the body is read), then {@link #accept}, which commits envelope, origin and body together
  * and wakes this node's delivery workers. Only after {@code accept} returns may the client hear 250.
  *
+ * <p>A message of at most one chunk (256 KiB, most mail) is committed in a {@link GroupCommit} with the other
+ * sessions' messages that are waiting at that moment: one transaction and one flush for all of them, each session
+ * answered once the commit that holds its own message has returned. Larger ones stream into their own transaction.
+ *
  * <p>The message is first read to its end into a {@link Spool} (memory up to one chunk, then a {@code 0600} file in
  * {@code data_dir/spool}), and only then written to the store: a client that uploads slowly holds no database
  * connection while it does, so slow or hostile clients cannot take the pool from AUTH and the workers, and the
@@ -39,10 +43,13 @@ public final class MessageQueue {
     private final Handoff handoff;
     private final String owner;
     private final Duration lease;
+    private final GroupCommit<JdbcQueueStore.Incoming, Long> commits;
 
     MessageQueue(JdbcQueueStore store, Clock clock, String node, WakeSignal wake, QueueMetrics metrics,
-            Path spoolDir, Handoff handoff, String owner, Duration lease) {
+            Path spoolDir, Handoff handoff, String owner, Duration lease,
+            GroupCommit<JdbcQueueStore.Incoming, Long> commits) {
         this.store = store;
+        this.commits = commits;
         this.spoolDir = spoolDir;
         this.ids = new QueueId(clock);
         this.clock = clock;
@@ -98,8 +105,18 @@ public final class MessageQueue {
             Instant now = clock.instant();
             JdbcQueueStore.Lease claim = direct ? new JdbcQueueStore.Lease(owner, now.plus(lease)) : null;
             long size;
-            try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
-                size = store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);
+            if (!spool.onDisk() && prefix.length + spool.size() <= JdbcQueueStore.CHUNK) {
+                // Small (most mail): committed together with the other sessions' messages waiting at this moment.
+                byte[] bytes = new byte[(int) (prefix.length + spool.size())];
+                System.arraycopy(prefix, 0, bytes, 0, prefix.length);
+                try (InputStream in = spool.open()) {
+                    in.readNBytes(bytes, prefix.length, (int) spool.size());
+                }
+                size = commits.write(new JdbcQueueStore.Incoming(id, envelope, origin, now, bytes, claim));
+            } else {
+                try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
+                    size = store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);
+                }
             }
             metrics.accepted();
             if (direct) {
