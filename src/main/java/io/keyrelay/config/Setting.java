@@ -140,8 +140,10 @@ public enum Setting {
             "queue: a message is committed to the store, answered 250 \"queued as <id>\", and delivered by the queue's"
                     + " workers with retries (docs/queue.md) | passthrough: relayed to the downstream during the"
                     + " client's transaction and answered with the downstream's own reply."),
-    QUEUE_WORKERS("queue.workers", "8", false,
-            "Delivery workers on this node (each delivers one message at a time through the downstream pool)."),
+    QUEUE_WORKERS("queue.workers", "32", false,
+            "Delivery workers on this node (virtual threads; each delivers one message at a time through the"
+                    + " downstream pool, so at most downstream.pool_size deliver at once). Also how many newly"
+                    + " accepted messages may wait for this node's own workers, already claimed (docs/queue.md)."),
     QUEUE_LEASE("queue.lease", "10m", false,
             "How long a worker's claim on a message lasts; if its node dies, another node delivers the message once"
                     + " the lease has run out. Longer than one delivery can take (downstream.read_timeout)."),
