@@ -75,6 +75,20 @@ public final class DkimKeyring {
                 clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     }
 
+    /** The owner's own RSA key, checked already ({@link DkimImport#check}), its private half sealed like a made one. */
+    DkimKey importKey(DomainName domain, DkimImport.Checked key, DkimKey.State state) {
+        requireMaster();
+        byte[] pkcs8 = key.privateKey().getEncoded();
+        String sealed;
+        try {
+            sealed = master.seal(pkcs8, DkimKey.context(domain, key.selector()));
+        } finally {
+            Arrays.fill(pkcs8, (byte) 0);
+        }
+        return new DkimKey(domain, key.selector(), DkimAlgorithm.RSA, key.bits(), key.publicKey(), sealed, state,
+                DkimStatus.UNVERIFIED, null, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+    }
+
     /**
      * The private key to sign with.
      *
