@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -78,19 +79,6 @@ final class DomainsCommand {
             }
         }
 
-        /** The owner's key the {@code --dkim-*} flags name, or null; the selector and public key need the file. */
-        DkimImport imported(String selector, Path privateFile, Path publicFile) {
-            if (privateFile != null) {
-                return new DkimImport(selector, read(spec.commandLine(), privateFile, "--dkim-private-key-file"),
-                        publicFile == null ? null : read(spec.commandLine(), publicFile, "--dkim-public-key-file"));
-            }
-            if (selector != null || publicFile != null) {
-                throw new ParameterException(spec.commandLine(), (selector != null ? "--dkim-selector"
-                        : "--dkim-public-key-file") + " goes with --dkim-private-key-file");
-            }
-            return null;
-        }
-
         static String state(DkimKey k) {
             return k.state() == DkimKey.State.ACTIVE ? "active" : "pending: replaces the active key once it verifies";
         }
@@ -119,21 +107,12 @@ final class DomainsCommand {
         @Option(names = "--ed25519", description = "Make an Ed25519 key too (RFC 8463): mail carries both signatures.")
         boolean ed25519;
 
-        @Option(names = "--dkim-selector", paramLabel = "SELECTOR",
-                description = "With --dkim-private-key-file: the selector the key's record is published under.")
-        String dkimSelector;
-
-        @Option(names = "--dkim-private-key-file", paramLabel = "FILE", description = "Sign with this RSA key"
-                + " (1024 to 4096 bits; PEM or base64, PKCS#8 or PKCS#1, unencrypted) instead of making one.")
-        Path dkimPrivateKeyFile;
-
-        @Option(names = "--dkim-public-key-file", paramLabel = "FILE",
-                description = "Its public key (PEM or base64), checked against the private key. Default: derived.")
-        Path dkimPublicKeyFile;
+        @Mixin
+        OwnKeyOptions ownKey;
 
         @Override
         int run(Stores stores) {
-            DkimImport imported = imported(dkimSelector, dkimPrivateKeyFile, dkimPublicKeyFile);
+            DkimImport imported = ownKey.imported(spec.commandLine());
             SendingDomain d;
             try {
                 d = stores.domains.create(new DomainSpec(domain, subaccount, shared, !noDkim, keyLength, ed25519,
@@ -285,21 +264,12 @@ final class DomainsCommand {
                 description = "RSA key length: 2048 or 1024 (default: the current key's).")
         Integer keyLength;
 
-        @Option(names = "--dkim-selector", paramLabel = "SELECTOR",
-                description = "With --dkim-private-key-file: the new key's selector (not one the domain has).")
-        String dkimSelector;
-
-        @Option(names = "--dkim-private-key-file", paramLabel = "FILE",
-                description = "Rotate to this RSA key (as for domains add) instead of making one.")
-        Path dkimPrivateKeyFile;
-
-        @Option(names = "--dkim-public-key-file", paramLabel = "FILE",
-                description = "Its public key, checked against the private key. Default: derived.")
-        Path dkimPublicKeyFile;
+        @Mixin
+        OwnKeyOptions ownKey;
 
         @Override
         int run(Stores stores) {
-            DkimImport imported = imported(dkimSelector, dkimPrivateKeyFile, dkimPublicKeyFile);
+            DkimImport imported = ownKey.imported(spec.commandLine());
             if (imported != null && keyLength != null) {
                 throw new ParameterException(spec.commandLine(), "--key-length does not apply to"
                         + " --dkim-private-key-file");
@@ -329,6 +299,35 @@ final class DomainsCommand {
                 o.println("Then run: keyrelay domains verify " + d.name());
             }
             return 0;
+        }
+    }
+
+    /** The {@code --dkim-*} flags of {@code add} and {@code rotate-dkim}: the owner's own RSA key. */
+    static final class OwnKeyOptions {
+        @Option(names = "--dkim-selector", paramLabel = "SELECTOR",
+                description = "With --dkim-private-key-file: the selector the key's record is published under (on"
+                        + " rotation: one the domain does not have).")
+        String selector;
+
+        @Option(names = "--dkim-private-key-file", paramLabel = "FILE", description = "Sign with this RSA key"
+                + " (1024 to 4096 bits; PEM or base64, PKCS#8 or PKCS#1, unencrypted) instead of making one.")
+        Path privateKeyFile;
+
+        @Option(names = "--dkim-public-key-file", paramLabel = "FILE",
+                description = "Its public key (PEM or base64), checked against the private key. Default: derived.")
+        Path publicKeyFile;
+
+        /** The key the flags name, or null; the selector and the public key need the private key's file. */
+        DkimImport imported(picocli.CommandLine cl) {
+            if (privateKeyFile != null) {
+                return new DkimImport(selector, read(cl, privateKeyFile, "--dkim-private-key-file"),
+                        publicKeyFile == null ? null : read(cl, publicKeyFile, "--dkim-public-key-file"));
+            }
+            if (selector != null || publicKeyFile != null) {
+                throw new ParameterException(cl, (selector != null ? "--dkim-selector" : "--dkim-public-key-file")
+                        + " goes with --dkim-private-key-file");
+            }
+            return null;
         }
     }
 

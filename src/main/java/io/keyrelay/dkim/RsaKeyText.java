@@ -9,7 +9,6 @@ import java.security.PublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPrivateKey;
 import java.security.interfaces.RSAPublicKey;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.RSAPublicKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
@@ -163,7 +162,7 @@ public final class RsaKeyText {
     }
 
     private static RSAPrivateKey rsaPrivate(byte[] pkcs8) throws GeneralSecurityException {
-        PrivateKey k = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+        PrivateKey k = SigningAlgorithm.RSA_SHA256.privateKey(pkcs8);
         if (!(k instanceof RSAPrivateKey r)) {
             throw new java.security.spec.InvalidKeySpecException("not RSA");
         }
@@ -189,7 +188,7 @@ public final class RsaKeyText {
 
     private static byte[] base64(String text) {
         try {
-            return Base64.getMimeDecoder().decode(text.replaceAll("\\s+", ""));
+            return Base64.getDecoder().decode(text.replaceAll("\\s+", ""));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("is neither PEM nor base64 (from binary DER: openssl pkey -inform DER -in KEY)");
         }
