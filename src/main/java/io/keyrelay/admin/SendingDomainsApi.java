@@ -116,7 +116,7 @@ final class SendingDomainsApi {
         Caller caller = auth.fromRequest(SURFACE, ctx, Access.MANAGE_DOMAINS);
         SendingDomain before = owned(ctx, scopeOf(caller, ctx));
         JsonNode body = ctx.bodyAsBytes().length == 0 ? Json.MAPPER.createObjectNode() : jsonBody(ctx);
-        if (body.has("dkim") && body.has("dkim_key_length") && !body.get("dkim_key_length").isNull()) {
+        if (body.hasNonNull("dkim") && body.hasNonNull("dkim_key_length")) {
             throw ApiError.INVALID_DATA.with("dkim_key_length: does not apply to an imported key (dkim)");
         }
         Integer length = body.hasNonNull("dkim_key_length") ? keyLength(body) : null;
