@@ -113,6 +113,10 @@ final class DomainsCommand {
         @Override
         int run(Stores stores) {
             DkimImport imported = ownKey.imported(spec.commandLine());
+            if (imported != null && noDkim) {
+                throw new ParameterException(spec.commandLine(), "--no-dkim and --dkim-private-key-file exclude each"
+                        + " other");
+            }
             SendingDomain d;
             try {
                 d = stores.domains.create(new DomainSpec(domain, subaccount, shared, !noDkim, keyLength, ed25519,

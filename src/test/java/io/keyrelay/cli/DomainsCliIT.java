@@ -163,6 +163,10 @@ class DomainsCliIT {
             Result noSelector = run(env, "domains", "add", "a.example", "--dkim-private-key-file", key.toString());
             assertThat(noSelector.code()).isEqualTo(2);
             assertThat(noSelector.err()).startsWith("keyrelay: --dkim-selector: is required");
+            Result both = run(env, "domains", "add", "a.example", "--no-dkim", "--dkim-selector", "s1",
+                    "--dkim-private-key-file", key.toString());
+            assertThat(both.code()).isEqualTo(2);
+            assertThat(both.err()).contains("--no-dkim and --dkim-private-key-file exclude each other");
             Result lonely = run(env, "domains", "add", "a.example", "--dkim-selector", "s1");
             assertThat(lonely.code()).isEqualTo(2);
             assertThat(lonely.err()).contains("--dkim-selector goes with --dkim-private-key-file");
