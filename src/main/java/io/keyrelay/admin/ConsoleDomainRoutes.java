@@ -3,6 +3,7 @@ package io.keyrelay.admin;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.keyrelay.domains.DkimImport;
 import io.keyrelay.domains.DkimKey;
 import io.keyrelay.domains.DkimStatus;
 import io.keyrelay.domains.DomainException;
@@ -58,7 +59,8 @@ final class ConsoleDomainRoutes {
         List<Map<String, Object>> rows = found.stream().map(d -> row(d, scope)).toList();
         pages.page(ctx, status, "domains", "Sending Domains", s, ConsoleRoutes.model("domains", rows,
                 "empty", rows.isEmpty(), "manageDomains", s.caller().can(Access.MANAGE_DOMAINS), "error", error,
-                "form", form, "subaccountOnly", scope.subaccountId()));
+                "form", form, "ownKeyOpen", !form.getOrDefault("dkim_selector", "").isEmpty(),
+                "subaccountOnly", scope.subaccountId()));
     }
 
     private void create(Context ctx) {
@@ -68,7 +70,13 @@ final class ConsoleDomainRoutes {
         boolean shared = ctx.formParam("shared") != null;
         boolean ed25519 = ctx.formParam("ed25519") != null;
         String length = Objects.requireNonNullElse(ctx.formParam("key_length"), "2048");
-        Map<String, String> form = new HashMap<>(Map.of("domain", domain));
+        String selector = Objects.requireNonNullElse(ctx.formParam("dkim_selector"), "").strip();
+        String privateKey = Objects.requireNonNullElse(ctx.formParam("dkim_private"), "");
+        String publicKey = Objects.requireNonNullElse(ctx.formParam("dkim_public"), "");
+        // The owner's own key, when one is given; a refused form comes back without it (never echoed).
+        DkimImport own = selector.isEmpty() && privateKey.isBlank() ? null
+                : new DkimImport(selector, privateKey, publicKey.isBlank() ? null : publicKey);
+        Map<String, String> form = new HashMap<>(Map.of("domain", domain, "dkim_selector", selector));
         KeyScope scope = KeyScope.of(s.caller(), null);
         SendingDomain d;
         try {
@@ -78,7 +86,7 @@ final class ConsoleDomainRoutes {
                 default -> throw new DomainException(DomainException.Kind.INVALID, "dkim_key_length",
                         "Key length: " + length + " is not 1024 or 2048");
             };
-            d = domains.create(new DomainSpec(domain, scope.subaccountForNewKeys(), shared, true, bits, ed25519),
+            d = domains.create(new DomainSpec(domain, scope.subaccountForNewKeys(), shared, true, bits, ed25519, own),
                     s.caller().actor());
         } catch (DomainException e) {
             listPage(ctx, e.kind() == DomainException.Kind.CONFLICT ? 409 : 422, s, e.getMessage(), form);

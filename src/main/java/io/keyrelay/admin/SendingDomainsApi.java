@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.keyrelay.domains.DkimImport;
 import io.keyrelay.domains.DomainException;
 import io.keyrelay.domains.DomainName;
 import io.keyrelay.domains.DomainService;
@@ -45,6 +46,7 @@ final class SendingDomainsApi {
         routes.put(BASE + "/{domain}", this::update);
         routes.delete(BASE + "/{domain}", this::delete);
         routes.post(BASE + "/{domain}/verify", this::verify);
+        routes.post(BASE + "/{domain}/rotate-dkim", this::rotate);
     }
 
     private void list(Context ctx) {
@@ -59,7 +61,7 @@ final class SendingDomainsApi {
         JsonNode body = jsonBody(ctx);
         DomainSpec spec = new DomainSpec(requiredText(body, "domain"), scope.subaccountForNewKeys(),
                 bool(body, "shared_with_subaccounts", false), bool(body, "generate_dkim", true),
-                keyLength(body), bool(body, "ed25519", false));
+                keyLength(body), bool(body, "ed25519", false), dkimImport(body));
         SendingDomain d = domains.create(spec, caller.actor());
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("message", "Successfully Created domain.");
@@ -102,6 +104,40 @@ final class SendingDomainsApi {
         }
         DomainVerifier.Verification v = domains.verify(d.name(), caller.actor());
         ctx.json(Map.of("results", DomainViews.verification(v)));
+    }
+
+    /**
+     * keyrelay's own call (SparkPost has none): {@code keyrelay domains rotate-dkim} over REST. The body is optional:
+     * {@code {"dkim_key_length"?: 1024 | 2048, "dkim"?: {"private", "selector", "public"?}}}. The answer carries the
+     * new selector, whether the new key waits for its record ({@code pending}), the records to publish now
+     * ({@code dns}) and the domain's view.
+     */
+    private void rotate(Context ctx) {
+        Caller caller = auth.fromRequest(SURFACE, ctx, Access.MANAGE_DOMAINS);
+        SendingDomain before = owned(ctx, scopeOf(caller, ctx));
+        JsonNode body = ctx.bodyAsBytes().length == 0 ? Json.MAPPER.createObjectNode() : jsonBody(ctx);
+        if (body.hasNonNull("dkim") && body.hasNonNull("dkim_key_length")) {
+            throw ApiError.INVALID_DATA.with("dkim_key_length: does not apply to an imported key (dkim)");
+        }
+        Integer length = body.hasNonNull("dkim_key_length") ? keyLength(body) : null;
+        DkimImport own = dkimImport(withDomain(body, before));
+        SendingDomain d = domains.rotate(before.name(), length, own, caller.actor());
+        List<io.keyrelay.domains.DkimKey> fresh = d.keys().stream().filter(k -> !before.keys().contains(k)).toList();
+        Map<String, Object> results = new LinkedHashMap<>();
+        results.put("message", "Successfully rotated the DKIM key.");
+        results.put("selector", fresh.isEmpty() ? null : fresh.get(0).selector());
+        results.put("pending", fresh.stream().anyMatch(k -> k.state() == io.keyrelay.domains.DkimKey.State.PENDING));
+        results.put("dns", fresh.stream().map(DomainViews::record).toList());
+        results.put("domain", DomainViews.view(d));
+        ctx.json(Map.of("results", results));
+    }
+
+    /** The body with the path's domain as {@code domain}, so {@code dkim.signing_domain} is checked against it. */
+    private static JsonNode withDomain(JsonNode body, SendingDomain d) {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = ((com.fasterxml.jackson.databind.node.ObjectNode) body)
+                .deepCopy();
+        copy.put("domain", d.name().ascii());
+        return copy;
     }
 
     private KeyScope scope(Context ctx, Access access) {
@@ -173,6 +209,49 @@ final class SendingDomainsApi {
             throw ApiError.INVALID_DATA.with(field + ": must be true or false");
         }
         return v.booleanValue();
+    }
+
+    /**
+     * SparkPost's {@code dkim} object, the owner's own key: {@code private} (PEM or base64, PKCS#8 or PKCS#1),
+     * {@code selector}, and optionally {@code public} (checked against the private key) and {@code headers} (taken
+     * and ignored: keyrelay signs its own list, {@link DomainViews#SIGNED_HEADERS}); {@code signing_domain}, if
+     * given, must be the domain itself. Null when there is none.
+     */
+    static DkimImport dkimImport(JsonNode body) {
+        JsonNode v = body.get("dkim");
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw ApiError.INVALID_DATA.with("dkim: must be an object with private, public and selector");
+        }
+        String signing = optionalText(v, "signing_domain");
+        if (signing != null) {
+            String domain = body.path("domain").asText("");
+            boolean same;
+            try {
+                same = DomainName.parse(signing).equals(DomainName.parse(domain));
+            } catch (DomainException e) {
+                same = false;
+            }
+            if (!same) {
+                throw ApiError.INVALID_DATA.with("dkim.signing_domain: keyrelay signs as the sending domain itself;"
+                        + " leave it out or give the domain");
+            }
+        }
+        optionalText(v, "headers");
+        return new DkimImport(optionalText(v, "selector"), optionalText(v, "private"), optionalText(v, "public"));
+    }
+
+    private static String optionalText(JsonNode object, String field) {
+        JsonNode v = object.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiError.INVALID_DATA.with("dkim." + field + ": must be a string");
+        }
+        return v.asText();
     }
 
     private static int keyLength(JsonNode body) {

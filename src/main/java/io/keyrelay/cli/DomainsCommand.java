@@ -1,20 +1,28 @@
 package io.keyrelay.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.keyrelay.domains.DkimImport;
 import io.keyrelay.domains.DkimKey;
+import io.keyrelay.domains.DomainException;
 import io.keyrelay.domains.DomainName;
 import io.keyrelay.domains.DomainSpec;
 import io.keyrelay.domains.DomainVerifier;
 import io.keyrelay.domains.DomainViews;
 import io.keyrelay.domains.SendingDomain;
 import io.keyrelay.keys.Actor;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -99,10 +107,23 @@ final class DomainsCommand {
         @Option(names = "--ed25519", description = "Make an Ed25519 key too (RFC 8463): mail carries both signatures.")
         boolean ed25519;
 
+        @Mixin
+        OwnKeyOptions ownKey;
+
         @Override
         int run(Stores stores) {
-            SendingDomain d = stores.domains.create(new DomainSpec(domain, subaccount, shared, !noDkim, keyLength,
-                    ed25519), actor());
+            DkimImport imported = ownKey.imported(spec.commandLine());
+            if (imported != null && noDkim) {
+                throw new ParameterException(spec.commandLine(), "--no-dkim and --dkim-private-key-file exclude each"
+                        + " other");
+            }
+            SendingDomain d;
+            try {
+                d = stores.domains.create(new DomainSpec(domain, subaccount, shared, !noDkim, keyLength, ed25519,
+                        imported), actor());
+            } catch (DomainException e) {
+                throw asFlags(e);
+            }
             if (json) {
                 printJson(DomainViews.view(d));
                 return 0;
@@ -247,10 +268,23 @@ final class DomainsCommand {
                 description = "RSA key length: 2048 or 1024 (default: the current key's).")
         Integer keyLength;
 
+        @Mixin
+        OwnKeyOptions ownKey;
+
         @Override
         int run(Stores stores) {
+            DkimImport imported = ownKey.imported(spec.commandLine());
+            if (imported != null && keyLength != null) {
+                throw new ParameterException(spec.commandLine(), "--key-length does not apply to"
+                        + " --dkim-private-key-file");
+            }
             SendingDomain before = stores.domains.get(domain);
-            SendingDomain d = stores.domains.rotate(before.name(), keyLength, actor());
+            SendingDomain d;
+            try {
+                d = stores.domains.rotate(before.name(), keyLength, imported, actor());
+            } catch (DomainException e) {
+                throw asFlags(e);
+            }
             if (json) {
                 printJson(DomainViews.view(d));
                 return 0;
@@ -270,6 +304,62 @@ final class DomainsCommand {
             }
             return 0;
         }
+    }
+
+    /** The {@code --dkim-*} flags of {@code add} and {@code rotate-dkim}: the owner's own RSA key. */
+    static final class OwnKeyOptions {
+        @Option(names = "--dkim-selector", paramLabel = "SELECTOR",
+                description = "With --dkim-private-key-file: the selector the key's record is published under (on"
+                        + " rotation: one the domain does not have).")
+        String selector;
+
+        @Option(names = "--dkim-private-key-file", paramLabel = "FILE", description = "Sign with this RSA key"
+                + " (1024 to 4096 bits; PEM or base64, PKCS#8 or PKCS#1, unencrypted) instead of making one.")
+        Path privateKeyFile;
+
+        @Option(names = "--dkim-public-key-file", paramLabel = "FILE",
+                description = "Its public key (PEM or base64), checked against the private key. Default: derived.")
+        Path publicKeyFile;
+
+        /** The key the flags name, or null; the selector and the public key need the private key's file. */
+        DkimImport imported(picocli.CommandLine cl) {
+            if (privateKeyFile != null) {
+                return new DkimImport(selector, read(cl, privateKeyFile, "--dkim-private-key-file"),
+                        publicKeyFile == null ? null : read(cl, publicKeyFile, "--dkim-public-key-file"));
+            }
+            if (selector != null || publicKeyFile != null) {
+                throw new ParameterException(cl, (selector != null ? "--dkim-selector" : "--dkim-public-key-file")
+                        + " goes with --dkim-private-key-file");
+            }
+            return null;
+        }
+    }
+
+    /** A key file's text; a file that cannot be read is a usage error naming the flag (never its content). */
+    static String read(picocli.CommandLine cl, Path file, String flag) {
+        try {
+            return Files.readString(file, StandardCharsets.ISO_8859_1); // any bytes: a DER file fails as not PEM
+        } catch (IOException e) {
+            throw new ParameterException(cl, flag + ": cannot read " + file + " (" + e.getClass().getSimpleName()
+                    + ")");
+        }
+    }
+
+    /** The same error with the {@code dkim.*} field named by its CLI flag. */
+    static DomainException asFlags(DomainException e) {
+        String flag = switch (e.field()) {
+            case "dkim.private" -> "--dkim-private-key-file";
+            case "dkim.public" -> "--dkim-public-key-file";
+            case "dkim.selector" -> "--dkim-selector";
+            default -> null;
+        };
+        if (flag == null) {
+            return e;
+        }
+        String m = e.getMessage().startsWith(e.field()) ? flag + e.getMessage().substring(e.field().length())
+                : flag + ": " + e.getMessage();
+        return new DomainException(e.kind(), flag, m.replace("dkim.private", "--dkim-private-key-file")
+                .replace("dkim.public", "--dkim-public-key-file"));
     }
 
     static String name(DomainName n) {

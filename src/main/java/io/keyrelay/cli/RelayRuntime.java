@@ -83,6 +83,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final KeyLookup keyLookup;
     private final KeyAuthenticator authenticator;
     private final DomainService domains;
+    private final DomainDirectory directory;
     private final UsageRecorder usage;
     private final AuditQueue audit;
     private final MessageLimiter limiter;
@@ -171,7 +172,14 @@ public final class RelayRuntime implements AutoCloseable {
                     : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
                             AuthThrottle.onThisNode(config.authLimits(), clock), clock));
             DkimSigner signer = DkimSigner.preferred(clock);
-            DomainDirectory directory = push(new DomainDirectory(domains, signer).start(DOMAIN_REFRESH));
+            directory = push(new DomainDirectory(domains, signer));
+            if (changes == null) {
+                directory.start(DOMAIN_REFRESH);
+            } else { // a domain changed elsewhere reloads here at commit; polling backs the notices up
+                changes.subscribe(JdbcDomainStore.TOPIC, directory::notified).onConnect(directory::catchUp);
+                directory.start(DOMAIN_REFRESH, SAFETY_POLL, changes::connected);
+                directory.catchUp(); // a change committed between the first read and the subscription
+            }
             RelayConfig.SendingDomains sd = config.domains();
             SenderPolicy senders = new SenderPolicy(directory, signer,
                     sd.require(), sd.checkEnvelope(), sd.signUnverified(),
@@ -198,7 +206,7 @@ public final class RelayRuntime implements AutoCloseable {
                             Readiness.check("SMTP not listening", smtp::listening),
                             Readiness.note("Redis unreachable: limits and AUTH failures counted on this node",
                                     () -> redis == null || redis.up()),
-                            Readiness.note("change notifications down: polling for key changes",
+                            Readiness.note("change notifications down: polling for key and domain changes",
                                     () -> changes == null || changes.connected()))), clock, throttle,
                     limiter::limitsFor, new SmtpEndpoint(config.smtp().hostname(), smtp.port(), tls != null,
                             smtp.implicitTlsPort(), config.smtp().auth().usernames()), domains)
@@ -274,6 +282,11 @@ public final class RelayRuntime implements AutoCloseable {
 
     public KeyService keyService() {
         return keyService;
+    }
+
+    /** The SMTP path's in-memory copy of the sending domains. */
+    public DomainDirectory domainDirectory() {
+        return directory;
     }
 
     public DomainService domains() {

@@ -5,10 +5,14 @@ import java.util.Locale;
 
 /**
  * The one normal form in which keyrelay compares domains: lower-case A-labels ({@code xn--bcher-kva.de} for
- * {@code bücher.de}, RFC 5890), via {@link IDN#toASCII}, with a trailing root dot removed. A sending domain, a
- * {@code From:} domain and a DKIM {@code d=} tag all go through it, so a U-label and its A-label are the same domain.
+ * {@code bücher.de}, RFC 5890), via {@link IDN#toASCII}, with a trailing root dot removed. A sending domain
+ * ({@code domains.DomainName}, which adds the rules for configuring one), a {@code From:} domain and a DKIM
+ * {@code d=} tag all go through it, so a U-label and its A-label are the same domain everywhere.
  */
 public final class DomainNames {
+    /** Longest name DNS carries (RFC 1035 section 2.3.4, without the root's length octet and trailing dot). */
+    public static final int MAX_LENGTH = 253;
+
     private DomainNames() {}
 
     /**
@@ -32,9 +36,11 @@ public final class DomainNames {
             throw new IllegalArgumentException("not a valid domain name: " + e.getMessage(), e);
         }
         ascii = ascii.toLowerCase(Locale.ROOT);
-        if (ascii.isEmpty() || ascii.length() > 253 || ascii.startsWith(".") || ascii.endsWith(".")
-                || ascii.contains("..")) {
-            throw new IllegalArgumentException("not a valid domain name");
+        if (ascii.length() > MAX_LENGTH) {
+            throw new IllegalArgumentException("not a valid domain name: longer than " + MAX_LENGTH + " characters");
+        }
+        if (ascii.isEmpty() || ascii.startsWith(".") || ascii.endsWith(".") || ascii.contains("..")) {
+            throw new IllegalArgumentException("not a valid domain name: an empty label");
         }
         for (String label : (d + "." + ascii).split("\\.")) { // the U-labels as written, and the A-labels
             if (label.length() > 63 || label.startsWith("-") || label.endsWith("-")) {

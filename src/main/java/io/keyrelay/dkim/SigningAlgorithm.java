@@ -17,7 +17,10 @@ import java.util.Base64;
  * hash serves every signature of a message.
  */
 public enum SigningAlgorithm {
-    /** RSA (PKCS#1 v1.5) over the SHA-256 of the signed data; keys of 1024 or 2048 bits. */
+    /**
+     * RSA (PKCS#1 v1.5) over the SHA-256 of the signed data; keyrelay makes keys of 1024 or 2048 bits and signs with
+     * an owner's of up to 4096.
+     */
     RSA_SHA256("rsa-sha256", "rsa", "RSA", "SHA256withRSA"),
     /**
      * PureEdDSA Ed25519 over the SHA-256 of the signed data (RFC 8463 section 3: the hash, not the data, is what

@@ -1,21 +1,17 @@
 package io.keyrelay.domains;
 
+import io.keyrelay.dkim.SigningAlgorithm;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.security.spec.RSAKeyGenParameterSpec;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Set;
-import java.security.SecureRandom;
 
 /**
  * Makes DKIM key pairs and opens their private halves: the one place that holds the {@link MasterKey}. New keys get
@@ -26,8 +22,6 @@ import java.security.SecureRandom;
 public final class DkimKeyring {
     public static final String MASTER_KEY_SETTING = "dkim.master_key";
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyyMMdd");
-    /** The X.509 SubjectPublicKeyInfo prefix of an Ed25519 key; the record's p= is the 32 bytes after it (RFC 8463 §4). */
-    private static final int ED25519_SPKI_PREFIX = 12;
 
     private final MasterKey master;
     private final Clock clock;
@@ -59,10 +53,8 @@ public final class DkimKeyring {
     /** A new active-or-pending key of {@code algorithm} for {@code domain}, its private half sealed. */
     DkimKey generate(DomainName domain, String selector, DkimAlgorithm algorithm, int bits, DkimKey.State state) {
         requireMaster();
-        KeyPair pair = pair(algorithm, bits);
-        byte[] encoded = pair.getPublic().getEncoded();
-        String publicKey = Base64.getEncoder().encodeToString(algorithm == DkimAlgorithm.RSA ? encoded
-                : Arrays.copyOfRange(encoded, ED25519_SPKI_PREFIX, encoded.length));
+        SigningAlgorithm signing = algorithm.signing();
+        KeyPair pair = signing.generateKeyPair(algorithm == DkimAlgorithm.RSA ? bits : 0);
         byte[] pkcs8 = pair.getPrivate().getEncoded();
         String sealed;
         try {
@@ -70,9 +62,23 @@ public final class DkimKeyring {
         } finally {
             Arrays.fill(pkcs8, (byte) 0);
         }
-        return new DkimKey(domain, selector, algorithm, algorithm == DkimAlgorithm.RSA ? bits : 256, publicKey,
-                sealed, state, DkimStatus.UNVERIFIED, null,
+        return new DkimKey(domain, selector, algorithm, algorithm == DkimAlgorithm.RSA ? bits : 256,
+                signing.publicKeyValue(pair.getPublic()), sealed, state, DkimStatus.UNVERIFIED, null,
                 clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+    }
+
+    /** The owner's own RSA key, checked already ({@link DkimImport#check}), its private half sealed like a made one. */
+    DkimKey importKey(DomainName domain, DkimImport.Checked key, DkimKey.State state) {
+        requireMaster();
+        byte[] pkcs8 = key.privateKey().getEncoded();
+        String sealed;
+        try {
+            sealed = master.seal(pkcs8, DkimKey.context(domain, key.selector()));
+        } finally {
+            Arrays.fill(pkcs8, (byte) 0);
+        }
+        return new DkimKey(domain, key.selector(), DkimAlgorithm.RSA, key.bits(), key.publicKey(), sealed, state,
+                DkimStatus.UNVERIFIED, null, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     }
 
     /**
@@ -84,8 +90,7 @@ public final class DkimKeyring {
         requireMaster();
         byte[] pkcs8 = master.open(key.sealedPrivateKey(), DkimKey.context(key.domain(), key.selector()));
         try {
-            return KeyFactory.getInstance(key.algorithm() == DkimAlgorithm.RSA ? "RSA" : "Ed25519")
-                    .generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+            return key.algorithm().signing().privateKey(pkcs8);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the DKIM key of " + key.recordName() + " cannot be read", e);
         } finally {
@@ -98,19 +103,6 @@ public final class DkimKeyring {
             throw new DomainException(DomainException.Kind.NOT_CONFIGURED, MASTER_KEY_SETTING, MASTER_KEY_SETTING
                     + " is not set: DKIM private keys cannot be stored or used without it (make one with:"
                     + " openssl rand -base64 32)");
-        }
-    }
-
-    private static KeyPair pair(DkimAlgorithm algorithm, int bits) {
-        try {
-            if (algorithm == DkimAlgorithm.RSA) {
-                KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-                g.initialize(new RSAKeyGenParameterSpec(bits, RSAKeyGenParameterSpec.F4));
-                return g.generateKeyPair();
-            }
-            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(algorithm + " key generation is not available", e);
         }
     }
 }

@@ -1,8 +1,8 @@
 package io.keyrelay.domains;
 
+import io.keyrelay.dkim.DomainNames;
 import io.keyrelay.text.LogText;
 import java.net.IDN;
-import java.util.Locale;
 
 /**
  * A domain name in its one stored form: lower-case ASCII, internationalised labels as A-labels
@@ -12,8 +12,8 @@ import java.util.Locale;
  * @param ascii the A-label form, as stored and compared
  */
 public record DomainName(String ascii) implements Comparable<DomainName> {
-    /** Longest name DNS carries (RFC 1035 §2.3.4, without the root's length octet and trailing dot). */
-    static final int MAX_LENGTH = 253;
+    /** Longest name DNS carries. */
+    static final int MAX_LENGTH = DomainNames.MAX_LENGTH;
 
     public DomainName {
         if (!ascii.equals(normalise(ascii))) {
@@ -30,34 +30,31 @@ public record DomainName(String ascii) implements Comparable<DomainName> {
         return new DomainName(normalise(text));
     }
 
+    /**
+     * {@link DomainNames#normalize}'s normal form (the one the SMTP path compares {@code From:} domains in), with the
+     * rules for a domain one configures on top: a host name (letters, digits and hyphens: no underscore), of two
+     * labels or more, not an IP address.
+     */
     private static String normalise(String text) {
         String t = text == null ? "" : text.strip();
-        if (t.endsWith(".")) {
-            t = t.substring(0, t.length() - 1);
-        }
-        if (t.isEmpty()) {
+        if (t.isEmpty() || t.equals(".")) {
             throw DomainException.invalid("domain", "domain is required");
         }
         String ascii;
         try {
-            // STD3 rules: letters, digits and hyphens only, no label starting or ending with a hyphen.
-            ascii = IDN.toASCII(t, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+            ascii = DomainNames.normalize(t);
         } catch (IllegalArgumentException e) {
-            throw DomainException.invalid("domain", LogText.quote(t) + " is not a domain name: " + e.getMessage());
+            throw DomainException.invalid("domain", LogText.quote(t) + " is not a domain name: "
+                    + e.getMessage().replaceFirst("^not a valid domain name: ", ""));
         }
-        if (ascii.length() > MAX_LENGTH) {
-            throw DomainException.invalid("domain", LogText.quote(t) + " is longer than " + MAX_LENGTH + " characters");
+        if (ascii.indexOf('_') >= 0) {
+            throw DomainException.invalid("domain", LogText.quote(t) + " is not a domain name: a host name has"
+                    + " letters, digits and hyphens only");
         }
         String[] labels = ascii.split("\\.", -1);
         if (labels.length < 2) {
             throw DomainException.invalid("domain", LogText.quote(t) + " is not a domain name with at least two labels"
                     + " (such as example.com)");
-        }
-        for (String label : labels) {
-            if (label.isEmpty() || label.length() > 63) {
-                throw DomainException.invalid("domain", LogText.quote(t) + " has an empty label or one longer than 63"
-                        + " characters");
-            }
         }
         if (labels[labels.length - 1].chars().allMatch(Character::isDigit)) {
             throw DomainException.invalid("domain", LogText.quote(t) + " is an address, not a domain name");

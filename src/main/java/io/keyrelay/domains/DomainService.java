@@ -56,7 +56,14 @@ public final class DomainService {
             throw DomainException.invalid("shared_with_subaccounts", "shared_with_subaccounts: only a domain of the"
                     + " primary account can be shared; this one belongs to subaccount " + spec.subaccountId());
         }
-        if (!KEY_LENGTHS.contains(spec.dkimKeyLength())) {
+        DkimImport.Checked imported = null;
+        if (spec.dkim() != null) {
+            if (spec.ed25519()) {
+                throw DomainException.invalid("ed25519", "ed25519: keyrelay makes an Ed25519 key only beside an RSA"
+                        + " key it makes itself, not beside an imported one (dkim)");
+            }
+            imported = spec.dkim().check(name);
+        } else if (!KEY_LENGTHS.contains(spec.dkimKeyLength())) {
             throw DomainException.invalid("dkim_key_length", "dkim_key_length: " + spec.dkimKeyLength()
                     + " is not 1024 or 2048");
         }
@@ -69,7 +76,9 @@ public final class DomainService {
         }
         Instant now = now();
         List<DkimKey> keys = new ArrayList<>();
-        if (spec.generateDkim()) {
+        if (imported != null) {
+            keys.add(keyring.importKey(name, imported, DkimKey.State.ACTIVE));
+        } else if (spec.generateDkim()) {
             String selector = keyring.newSelector(Set.of());
             keys.add(keyring.generate(name, selector, DkimAlgorithm.RSA, spec.dkimKeyLength(), DkimKey.State.ACTIVE));
             if (spec.ed25519()) {
@@ -79,15 +88,15 @@ public final class DomainService {
         SendingDomain d = new SendingDomain(name, spec.subaccountId(), spec.sharedWithSubaccounts(), false, now, now,
                 keys);
         try {
-            store.insert(d, event(now, actor, CREATED, name, describe(d)));
+            store.insert(d, event(now, actor, CREATED, name, describe(d) + (imported == null ? "" : " imported")));
         } catch (StoreException e) {
             if (e.isDuplicate()) {
                 throw conflict(name); // created at the same moment by another caller
             }
             throw e;
         }
-        log.info("sending domain created: domain={} subaccount={} shared={} dkim={} by {}", name,
-                d.subaccountId(), d.sharedWithSubaccounts(), keysText(d), actor);
+        log.info("sending domain created: domain={} subaccount={} shared={} dkim={}{} by {}", name,
+                d.subaccountId(), d.sharedWithSubaccounts(), keysText(d), imported == null ? "" : " (imported)", actor);
         fire(name);
         return d;
     }
@@ -152,30 +161,50 @@ public final class DomainService {
      * @param keyLength the new RSA key's length; null: the active RSA key's (2048 if none)
      */
     public SendingDomain rotate(DomainName name, Integer keyLength, Actor actor) {
+        return rotate(name, keyLength, null, actor);
+    }
+
+    /**
+     * {@link #rotate(DomainName, Integer, Actor)}, to the owner's own RSA key when {@code imported} is given: it
+     * becomes the pending (or, without an active RSA key, the active) RSA key under its own selector, which must
+     * not be one of the domain's already; an Ed25519 key goes on as it is.
+     */
+    public SendingDomain rotate(DomainName name, Integer keyLength, DkimImport imported, Actor actor) {
         SendingDomain old = store.find(name).orElseThrow(() -> DomainException.notFound(name.ascii()));
         if (keyLength != null && !KEY_LENGTHS.contains(keyLength)) {
             throw DomainException.invalid("dkim_key_length", "dkim_key_length: " + keyLength + " is not 1024 or 2048");
         }
         Set<String> taken = old.keys().stream().map(DkimKey::selector).collect(Collectors.toSet());
+        DkimImport.Checked own = imported == null ? null : imported.check(name);
+        if (own != null && taken.stream().anyMatch(t -> t.equalsIgnoreCase(own.selector()))) {
+            throw DomainException.invalid("dkim.selector", "dkim.selector: " + own.selector() + " is the selector of"
+                    + " one of this domain's keys already; a rotation needs a new one");
+        }
         String stem = keyring.newSelector(taken);
         List<DkimKey> keys = new ArrayList<>(old.keys().stream().filter(k -> k.state() == DkimKey.State.ACTIVE)
                 .toList());
         List<DkimKey> made = new ArrayList<>();
         var rsa = old.active(DkimAlgorithm.RSA);
         var ed = old.active(DkimAlgorithm.ED25519);
-        if (rsa.isPresent() || ed.isEmpty()) {
-            int bits = keyLength != null ? keyLength : rsa.map(DkimKey::bits).orElse(DomainSpec.DEFAULT_KEY_LENGTH);
-            made.add(keyring.generate(name, stem, DkimAlgorithm.RSA, bits,
-                    rsa.isPresent() ? DkimKey.State.PENDING : DkimKey.State.ACTIVE));
-        }
-        if (ed.isPresent()) {
-            made.add(keyring.generate(name, stem + "e", DkimAlgorithm.ED25519, 256, DkimKey.State.PENDING));
+        DkimKey.State rsaState = rsa.isPresent() ? DkimKey.State.PENDING : DkimKey.State.ACTIVE;
+        if (own != null) {
+            made.add(keyring.importKey(name, own, rsaState));
+        } else {
+            if (rsa.isPresent() || ed.isEmpty()) {
+                int bits = keyLength != null ? keyLength : rsa.map(DkimKey::bits)
+                        .filter(KEY_LENGTHS::contains).orElse(DomainSpec.DEFAULT_KEY_LENGTH);
+                made.add(keyring.generate(name, stem, DkimAlgorithm.RSA, bits, rsaState));
+            }
+            if (ed.isPresent()) {
+                made.add(keyring.generate(name, stem + "e", DkimAlgorithm.ED25519, 256, DkimKey.State.PENDING));
+            }
         }
         keys.addAll(made);
         Instant now = now();
         SendingDomain d = old.with(old.sharedWithSubaccounts(), old.ownershipVerified(), now, keys);
         String detail = "new: " + made.stream().map(k -> k.selector() + ":" + k.algorithm().keyType() + "-" + k.bits()
                 + (k.state() == DkimKey.State.PENDING ? "(pending)" : "")).collect(Collectors.joining(","))
+                + (own == null ? "" : " imported")
                 + (old.pending().isEmpty() ? "" : "; replaces the pending "
                 + old.pending().stream().map(DkimKey::selector).collect(Collectors.joining(",")));
         store.update(d, event(now, actor, ROTATED, name, detail));

@@ -56,7 +56,8 @@ public final class DomainViews {
         return d.keys().stream().map(DomainViews::record).toList();
     }
 
-    static Map<String, Object> record(DkimKey k) {
+    /** One TXT record to publish, with its key's algorithm, length, state and status. */
+    public static Map<String, Object> record(DkimKey k) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", "TXT");
         m.put("name", k.recordName());

@@ -5,6 +5,7 @@ import static io.keyrelay.store.Jdbc.setInstant;
 import static io.keyrelay.store.Jdbc.setLong;
 
 import io.keyrelay.keys.AuditEvent;
+import io.keyrelay.store.ChangeNotices;
 import io.keyrelay.store.StoreException;
 import io.keyrelay.store.Jdbc.Binder;
 import io.keyrelay.store.Jdbc.SqlWork;
@@ -34,6 +35,12 @@ public final class JdbcDomainStore {
             + " FROM sending_domains d LEFT JOIN dkim_keys k ON k.domain = d.domain";
     private static final String ORDER = " ORDER BY d.domain, k.created_at, k.selector";
 
+    /**
+     * The change-notice topic ({@link ChangeNotices}) of a domain or its keys changed, created or deleted; the
+     * details are the domain's A-label name. Sent in the change's transaction, so other nodes hear of it at commit.
+     */
+    public static final String TOPIC = "domain";
+
     private final DataSource dataSource;
 
     public JdbcDomainStore(DataSource dataSource) {
@@ -55,6 +62,7 @@ public final class JdbcDomainStore {
             }
             insertKeys(c, d.keys());
             insertAudit(c, event);
+            ChangeNotices.send(c, TOPIC, d.name().ascii());
             return null;
         });
     }
@@ -78,6 +86,7 @@ public final class JdbcDomainStore {
             }
             insertKeys(c, d.keys());
             insertAudit(c, event);
+            ChangeNotices.send(c, TOPIC, d.name().ascii());
             return null;
         });
     }
@@ -96,6 +105,7 @@ public final class JdbcDomainStore {
             }
             if (n == 1) {
                 insertAudit(c, event);
+                ChangeNotices.send(c, TOPIC, name.ascii());
             }
             return n == 1;
         });

@@ -7,7 +7,7 @@ import org.postgresql.PGConnection;
 
 /**
  * The one PostgreSQL channel on which keyrelay's nodes tell each other that something changed in the store:
- * {@value #CHANNEL}, with a payload {@code <topic> <details>} (topics: {@code key}; later domains, webhooks). A
+ * {@value #CHANNEL}, with a payload {@code <topic> <details>} (topics: {@code key}, {@code queue}, {@code domain}). A
  * notice is sent inside the transaction that makes the change, so it reaches the other nodes when, and only when,
  * the change is committed; {@link ChangeListener} receives it. NOTIFY is not replayed to a node that was not
  * listening, so every topic also keeps a durable record that a listener reads after each (re)connect, and polls

@@ -20,7 +20,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import io.keyrelay.testing.DkimKeys;
 import java.security.KeyFactory;
+import java.security.KeyPair;
 import java.security.Signature;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.X509EncodedKeySpec;
@@ -138,6 +140,167 @@ class SendingDomainsApiIT {
             assertThat(bare.has("dkim")).isFalse();
             assertThat(bare.get("dns")).isEmpty();
             assertThat(f.domains.list()).hasSize(2);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void create_withTheOwnersDkimKey_sealsIt_publishesItsPublicHalf_andNeverReturnsIt(Kind kind) throws Exception {
+        KeyPair pair = rsa(2048);
+        String pem = DkimKeys.pem("PRIVATE KEY", pair.getPrivate().getEncoded());
+        String spki = Base64.getEncoder().encodeToString(pair.getPublic().getEncoded());
+        try (AdminFixture f = AdminFixture.start(kind, dir); LogCapture logs = LogCapture.of("")) {
+            String admin = f.key("admin", Grant.SENDING_DOMAINS_MANAGE).secret();
+            JsonNode c = results(f.json("POST", BASE, admin, "{\"domain\":\"own.example\",\"dkim\":{\"private\":"
+                    + Json.MAPPER.writeValueAsString(pem) + ",\"public\":\"" + spki + "\",\"selector\":\"mail2026\","
+                    + "\"headers\":\"from:to:subject:date\",\"signing_domain\":\"OWN.example\"}}"), 200);
+            assertThat(c.at("/dkim/selector").asText()).isEqualTo("mail2026");
+            assertThat(c.at("/dkim/public").asText()).isEqualTo(spki);
+            assertThat(c.get("dns")).hasSize(1);
+            assertThat(c.at("/dns/0/name").asText()).isEqualTo("mail2026._domainkey.own.example");
+            assertThat(c.at("/dns/0/value").asText()).isEqualTo("v=DKIM1; k=rsa; h=sha256; p=" + spki);
+            assertThat(c.at("/dns/0/bits").asInt()).isEqualTo(2048);
+
+            // PKCS#1 as bare base64, the public key derived; a 4096-bit key; PKCS#1 PEM with a PKCS#1 public key.
+            KeyPair big = rsa(4096);
+            JsonNode one = results(f.json("POST", BASE, admin, "{\"domain\":\"b64.example\",\"dkim\":{\"private\":\""
+                    + Base64.getEncoder().encodeToString(DkimKeys.pkcs1(big.getPrivate())) + "\",\"selector\":\"s-1.a\"}}"),
+                    200);
+            assertThat(one.at("/dkim/public").asText())
+                    .isEqualTo(Base64.getEncoder().encodeToString(big.getPublic().getEncoded()));
+            assertThat(one.at("/dns/0/bits").asInt()).isEqualTo(4096);
+            KeyPair small = rsa(1024);
+            results(f.json("POST", BASE, admin, "{\"domain\":\"pem1.example\",\"dkim\":{\"private\":"
+                    + Json.MAPPER.writeValueAsString(DkimKeys.pem("RSA PRIVATE KEY", DkimKeys.pkcs1(small.getPrivate())))
+                    + ",\"public\":" + Json.MAPPER.writeValueAsString(DkimKeys.pem("PUBLIC KEY",
+                    small.getPublic().getEncoded())) + ",\"selector\":\"k1\"}}"), 200);
+
+            // The key the relay signs with is the owner's, sealed at rest like a made one.
+            DkimKey stored = f.domains.get("own.example").primaryKey().orElseThrow();
+            assertThat(stored.sealedPrivateKey()).startsWith("v1:");
+            assertThat(f.domains.keyring().privateKey(stored).getEncoded()).isEqualTo(pair.getPrivate().getEncoded());
+            assertThat(signsFor(stored, f.domains)).isTrue();
+            String clear = Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded());
+            String[] slices = {clear.substring(100, 140), clear.substring(clear.length() - 40)};
+            for (HttpResponse<String> r : List.of(f.get(BASE + "/own.example", admin), f.get(BASE, admin))) {
+                assertThat(r.body()).doesNotContain("private").doesNotContain("v1:").doesNotContain(slices);
+            }
+            assertThat(logs.all()).contains("sending domain created: domain=own.example").contains("(imported)")
+                    .doesNotContain(slices);
+            assertThat(f.keys.audit(null, DomainService.CREATED, null, 10)).anySatisfy(a -> assertThat(a.detail())
+                    .startsWith("domain=own.example").contains("mail2026:rsa-2048").endsWith(" imported"));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void create_withABadDkimKey_isRefused422_namingTheField(Kind kind) throws Exception {
+        KeyPair pair = rsa(2048);
+        String good = Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded());
+        String other = Base64.getEncoder().encodeToString(rsa(2048).getPublic().getEncoded());
+        java.security.KeyPairGenerator ec = java.security.KeyPairGenerator.getInstance("EC");
+        ec.initialize(256);
+        String ecKey = Base64.getEncoder().encodeToString(ec.generateKeyPair().getPrivate().getEncoded());
+        String weak = Base64.getEncoder().encodeToString(rsa(512).getPrivate().getEncoded());
+        String encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQww\\n"
+                + "-----END ENCRYPTED PRIVATE KEY-----\\n";
+        try (AdminFixture f = AdminFixture.start(kind, dir); LogCapture logs = LogCapture.of("")) {
+            String admin = f.key("admin", Grant.SENDING_DOMAINS_MANAGE).secret();
+            java.util.function.BiFunction<String, String, String> refused = (dkim, code) -> error(f.json("POST", BASE,
+                    admin, "{\"domain\":\"x.example\",\"dkim\":" + dkim + "}"), 422, code);
+            assertThat(refused.apply("{\"private\":\"" + good + "\"}", "1400")).startsWith("dkim.selector:")
+                    .contains("required");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"selector\":\"bad_sel\"}", "1400"))
+                    .startsWith("dkim.selector:").contains("RFC 6376");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"selector\":\"-x\"}", "1400"))
+                    .startsWith("dkim.selector:");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"selector\":\"" + "a".repeat(64) + "\"}",
+                    "1400")).startsWith("dkim.selector:");
+            assertThat(refused.apply("{\"selector\":\"s1\"}", "1400")).startsWith("dkim.private:").contains("required");
+            assertThat(refused.apply("{\"private\":\"bm90IGEga2V5\",\"selector\":\"s1\"}", "1400"))
+                    .startsWith("dkim.private:").contains("not an RSA private key");
+            assertThat(refused.apply("{\"private\":\"%%%\",\"selector\":\"s1\"}", "1400"))
+                    .startsWith("dkim.private:");
+            assertThat(refused.apply("{\"private\":\"" + ecKey + "\",\"selector\":\"s1\"}", "1400"))
+                    .startsWith("dkim.private:").contains("RSA");
+            assertThat(refused.apply("{\"private\":\"" + weak + "\",\"selector\":\"s1\"}", "1400"))
+                    .startsWith("dkim.private:").contains("512 bits").contains("1024 to 4096");
+            assertThat(refused.apply("{\"private\":\"" + encrypted + "\",\"selector\":\"s1\"}", "1400"))
+                    .startsWith("dkim.private:").contains("password-protected");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"public\":\"" + other + "\",\"selector\":\"s1\"}",
+                    "1400")).startsWith("dkim.public:").contains("not the public half");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"public\":\"nope\",\"selector\":\"s1\"}",
+                    "1400")).startsWith("dkim.public:");
+            assertThat(refused.apply("{\"private\":1,\"selector\":\"s1\"}", "1400")).startsWith("dkim.private:");
+            assertThat(refused.apply("\"key\"", "1400")).startsWith("dkim:");
+            assertThat(refused.apply("{\"private\":\"" + good + "\",\"selector\":\"s1\",\"signing_domain\":"
+                    + "\"other.example\"}", "1400")).startsWith("dkim.signing_domain:");
+            assertThat(error(f.json("POST", BASE, admin, "{\"domain\":\"x.example\",\"ed25519\":true,\"dkim\":"
+                    + "{\"private\":\"" + good + "\",\"selector\":\"s1\"}}"), 422, "1400")).startsWith("ed25519:");
+            assertThat(f.domains.list()).isEmpty();
+            assertThat(logs.all()).doesNotContain(good.substring(200, 240));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void rotateDkim_overRest_returnsTheNewSelectorAndRecord_isAudited_andKeepsTenancy(Kind kind) throws Exception {
+        try (AdminFixture f = AdminFixture.start(kind, dir)) {
+            String admin = f.key("admin", Grant.SENDING_DOMAINS_MANAGE).secret();
+            String view = f.key("view", Grant.SENDING_DOMAINS_VIEW).secret();
+            String sub7 = subaccountKey(f, 7L);
+            results(f.json("POST", BASE, admin, "{\"domain\":\"a.example\",\"dkim_key_length\":1024,"
+                    + "\"shared_with_subaccounts\":true}"), 200);
+            results(f.json("POST", BASE, admin, "{\"domain\":\"bare.example\",\"generate_dkim\":false}"), 200);
+            String oldSelector = f.domains.get("a.example").primaryKey().orElseThrow().selector();
+            String path = BASE + "/a.example/rotate-dkim";
+
+            error(f.json("POST", path, view, null), 403, "1100");
+            assertThat(error(f.json("POST", path, sub7, null), 403, "1100")).contains("primary account");
+            error(f.json("POST", BASE + "/nope.example/rotate-dkim", admin, null), 404, "1600");
+            assertThat(error(f.json("POST", path, admin, "{\"dkim_key_length\":4096}"), 422, "1400"))
+                    .startsWith("dkim_key_length:");
+            assertThat(f.domains.get("a.example").pending()).as("refused calls changed nothing").isEmpty();
+
+            JsonNode r = results(f.json("POST", path, admin, "{\"dkim_key_length\":2048}"), 200);
+            String selector = r.get("selector").asText();
+            assertThat(selector).matches("kr\\d{8}[0-9a-f]{4}").isNotEqualTo(oldSelector);
+            assertThat(r.get("pending").asBoolean()).isTrue();
+            assertThat(r.get("dns")).singleElement().satisfies(rec -> {
+                assertThat(rec.get("name").asText()).isEqualTo(selector + "._domainkey.a.example");
+                assertThat(rec.get("value").asText()).startsWith("v=DKIM1; k=rsa; h=sha256; p=MIIB");
+                assertThat(rec.get("state").asText()).isEqualTo("pending");
+                assertThat(rec.get("bits").asInt()).isEqualTo(2048);
+            });
+            // The active key goes on signing; the view lists both records.
+            assertThat(r.at("/domain/dkim/selector").asText()).isEqualTo(oldSelector);
+            assertThat(r.at("/domain/dns")).hasSize(2);
+            assertThat(r.toString()).doesNotContain("v1:").doesNotContain("private");
+
+            // To the owner's own key; its selector must be new to the domain.
+            KeyPair pair = rsa(2048);
+            String own = Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded());
+            assertThat(error(f.json("POST", path, admin, "{\"dkim\":{\"private\":\"" + own + "\",\"selector\":\""
+                    + oldSelector + "\"}}"), 422, "1400")).startsWith("dkim.selector:").contains("already");
+            assertThat(error(f.json("POST", path, admin, "{\"dkim\":{\"private\":\"" + own + "\",\"selector\":"
+                    + "\"s2\"},\"dkim_key_length\":1024}"), 422, "1400")).startsWith("dkim_key_length:");
+            JsonNode mine = results(f.json("POST", path, admin, "{\"dkim\":{\"private\":\"" + own + "\",\"selector\":"
+                    + "\"brand2\"}}"), 200);
+            assertThat(mine.get("selector").asText()).isEqualTo("brand2");
+            assertThat(mine.at("/dns/0/value").asText()).endsWith(Base64.getEncoder()
+                    .encodeToString(pair.getPublic().getEncoded()));
+            assertThat(f.domains.get("a.example").pending()).singleElement()
+                    .satisfies(k -> assertThat(k.selector()).isEqualTo("brand2"));
+
+            // A domain without DKIM gets its first key, active at once; no body needed.
+            JsonNode first = results(f.json("POST", BASE + "/bare.example/rotate-dkim", admin, null), 200);
+            assertThat(first.get("pending").asBoolean()).isFalse();
+            assertThat(first.at("/domain/dkim/selector").asText()).isEqualTo(first.get("selector").asText());
+
+            assertThat(f.keys.audit(null, DomainService.ROTATED, null, 10)).hasSize(3)
+                    .allSatisfy(a -> assertThat(a.actor()).startsWith("key:"))
+                    .anySatisfy(a -> assertThat(a.detail()).startsWith("domain=a.example new: brand2:rsa-2048(pending)"
+                            + " imported; replaces the pending " + selector));
         }
     }
 
@@ -331,6 +494,12 @@ class SendingDomainsApiIT {
             assertThat(f.keys.audit(y.get("id").asText(), null, 5)).anySatisfy(a -> assertThat(a.detail())
                     .contains("sending_domains: [a.example] -> [b.example]"));
         }
+    }
+
+    private static KeyPair rsa(int bits) throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(bits);
+        return g.generateKeyPair();
     }
 
     private static String subaccountKey(AdminFixture f, long sub) {

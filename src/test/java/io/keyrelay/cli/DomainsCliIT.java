@@ -134,6 +134,77 @@ class DomainsCliIT {
 
     @ParameterizedTest
     @EnumSource(Kind.class)
+    void add_withTheOwnersKeyFile_publishesItsRecord_andRefusesBadInputNamingTheFlag(Kind kind) throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        java.security.KeyPair pair = g.generateKeyPair();
+        Path key = java.nio.file.Files.writeString(dir.resolve("dkim.pem"),
+                io.keyrelay.testing.DkimKeys.pem("PRIVATE KEY", pair.getPrivate().getEncoded()));
+        Path pub = java.nio.file.Files.writeString(dir.resolve("dkim.pub"),
+                io.keyrelay.testing.DkimKeys.pem("PUBLIC KEY", pair.getPublic().getEncoded()));
+        g.initialize(1024);
+        Path otherPub = java.nio.file.Files.writeString(dir.resolve("other.pub"),
+                io.keyrelay.testing.DkimKeys.pem("PUBLIC KEY", g.generateKeyPair().getPublic().getEncoded()));
+        Path junk = java.nio.file.Files.write(dir.resolve("junk.der"), new byte[] {0x30, (byte) 0x82, 0, 1, 2});
+        String spki = java.util.Base64.getEncoder().encodeToString(pair.getPublic().getEncoded());
+        try (TestDatabases.TestDb db = TestDatabases.create(kind, dir)) {
+            Map<String, String> env = new HashMap<>(db.env());
+            env.put("KEYRELAY_DKIM_MASTER_KEY", MasterKey.generate().encoded());
+
+            Result added = run(env, "domains", "add", "own.example", "--dkim-selector", "brand1",
+                    "--dkim-private-key-file", key.toString(), "--dkim-public-key-file", pub.toString());
+            assertThat(added.code()).as(added.err()).isZero();
+            assertThat(added.out()).contains("Sending domain added: own.example", "brand1._domainkey.own.example  TXT",
+                    "(rsa-sha256 2048, active, unverified)", "v=DKIM1; k=rsa; h=sha256; p=" + spki);
+            JsonNode shown = JSON.readTree(run(env, "domains", "show", "own.example", "--json").out());
+            assertThat(shown.at("/dkim/selector").asText()).isEqualTo("brand1");
+            assertThat(shown.at("/dkim/public").asText()).isEqualTo(spki);
+
+            Result noSelector = run(env, "domains", "add", "a.example", "--dkim-private-key-file", key.toString());
+            assertThat(noSelector.code()).isEqualTo(2);
+            assertThat(noSelector.err()).startsWith("keyrelay: --dkim-selector: is required");
+            Result both = run(env, "domains", "add", "a.example", "--no-dkim", "--dkim-selector", "s1",
+                    "--dkim-private-key-file", key.toString());
+            assertThat(both.code()).isEqualTo(2);
+            assertThat(both.err()).contains("--no-dkim and --dkim-private-key-file exclude each other");
+            Result lonely = run(env, "domains", "add", "a.example", "--dkim-selector", "s1");
+            assertThat(lonely.code()).isEqualTo(2);
+            assertThat(lonely.err()).contains("--dkim-selector goes with --dkim-private-key-file");
+            Result bad = run(env, "domains", "add", "a.example", "--dkim-selector", "s1", "--dkim-private-key-file",
+                    junk.toString());
+            assertThat(bad.code()).isEqualTo(2);
+            assertThat(bad.err()).startsWith("keyrelay: --dkim-private-key-file: is neither PEM nor base64");
+            Result mismatch = run(env, "domains", "add", "a.example", "--dkim-selector", "s1",
+                    "--dkim-private-key-file", key.toString(), "--dkim-public-key-file", otherPub.toString());
+            assertThat(mismatch.code()).isEqualTo(2);
+            assertThat(mismatch.err()).startsWith("keyrelay: --dkim-public-key-file: is not the public half of"
+                    + " --dkim-private-key-file");
+            Result missing = run(env, "domains", "add", "a.example", "--dkim-selector", "s1",
+                    "--dkim-private-key-file", dir.resolve("nope.pem").toString());
+            assertThat(missing.code()).isEqualTo(2);
+            assertThat(missing.err()).contains("--dkim-private-key-file: cannot read");
+            assertThat(JSON.readTree(run(env, "domains", "list", "--json").out())).hasSize(1);
+
+            // Rotating to another own key: a new selector, pending beside the active one.
+            Path next = java.nio.file.Files.writeString(dir.resolve("next.pem"), io.keyrelay.testing.DkimKeys.pem(
+                    "RSA PRIVATE KEY", io.keyrelay.testing.DkimKeys.pkcs1(g.generateKeyPair().getPrivate())));
+            Result same = run(env, "domains", "rotate-dkim", "own.example", "--dkim-selector", "BRAND1",
+                    "--dkim-private-key-file", next.toString());
+            assertThat(same.code()).isEqualTo(2);
+            assertThat(same.err()).startsWith("keyrelay: --dkim-selector: BRAND1 is the selector of one of");
+            Result rotated = run(env, "domains", "rotate-dkim", "own.example", "--dkim-selector", "brand2",
+                    "--dkim-private-key-file", next.toString());
+            assertThat(rotated.code()).as(rotated.err()).isZero();
+            assertThat(rotated.out()).contains("brand2._domainkey.own.example  TXT   (rsa-sha256 1024, pending",
+                    "Keep the current record published");
+            String clear = java.util.Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded());
+            assertThat(all).allSatisfy(r -> assertThat(r.out() + r.err()).doesNotContain("v1:")
+                    .doesNotContain(clear.substring(300, 340)));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
     void keysCreateAndUpdate_takeSendingDomainsOfTheKeysAccountOnly(Kind kind) throws Exception {
         try (TestDatabases.TestDb db = TestDatabases.create(kind, dir)) {
             Map<String, String> env = new HashMap<>(db.env());

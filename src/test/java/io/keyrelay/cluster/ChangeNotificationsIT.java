@@ -16,10 +16,6 @@ import io.keyrelay.store.ChangeListener;
 import io.keyrelay.testing.TestDatabases;
 import java.net.InetAddress;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -144,19 +140,7 @@ class ChangeNotificationsIT {
     }
 
     private void terminateListener(String node) {
-        try (Connection c = DriverManager.getConnection(TestDatabases.adminUrl(), "postgres", "");
-                PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        + " WHERE application_name = ? AND datname = ?")) {
-            ps.setString(1, ChangeListener.applicationName(node));
-            ps.setString(2, db.dropName());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    // one row per backend terminated
-                }
-            }
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
+        TestDatabases.terminateBackends(db, ChangeListener.applicationName(node));
     }
 
     private static long p99(List<Long> nanos) {

@@ -173,6 +173,48 @@ class SenderPolicyIT {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void anImportedKey_signsTheMail_andDkimpyVerifiesItUnderTheOwnersSelector(Kind kind) throws Exception {
+        // The key is made by openssl, as an owner would, in PKCS#1 PEM: nothing of it comes from the JDK.
+        Path pem = dir.resolve("owner.pem");
+        io.keyrelay.testing.ProcessRun gen = io.keyrelay.testing.ProcessRun.run(dir, java.util.Map.of(),
+                Duration.ofSeconds(60), List.of("openssl", "genrsa", "-traditional", "-out", pem.toString(), "2048"));
+        assertThat(gen.exitCode()).as(gen.stderr()).isZero();
+        assertThat(Files.readString(pem)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        int dnsPort = FreePorts.pick();
+        try (RelayHarness relay = RelayHarness.builder(dir.resolve("relay")).store(kind)
+                .set(Setting.SENDING_DOMAINS_REQUIRE, "verified")
+                .set(Setting.DKIM_MASTER_KEY, MasterKey.generate().encoded())
+                .set(Setting.DNS_SERVERS, "127.0.0.1:" + dnsPort)
+                .set(Setting.DNS_TIMEOUT, "2s").start()) {
+            DomainService domains = relay.runtime().domains();
+            SendingDomain own = domains.create(new DomainSpec("own.test", null, false, true, 2048, false,
+                    new DkimImport("owner-2026", Files.readString(pem), null)), Actor.CLI);
+            DkimKey key = own.primaryKey().orElseThrow();
+            assertThat(key.selector()).isEqualTo("owner-2026");
+            try (Dnsmasq dns = Dnsmasq.start(dir, dnsPort, new Dnsmasq.Zone().local("test")
+                    .txt(key.recordName(), key.recordValue()))) {
+                assertThat(domains.verify(own.name(), Actor.CLI).domain().dkimStatus()).isEqualTo(DkimStatus.VALID);
+                String secret = relay.createKey("primary", Grant.SMTP_INJECT).secret();
+                try (RawSmtpClient c = relay.authenticated(secret)) {
+                    c.send("app@own.test", List.of(RCPT), message("App <app@own.test>", "owner key")).assertCode(250);
+                }
+                relay.greenMail().waitForIncomingEmail(5_000, 1);
+                MimeMessage m = relay.greenMail().getReceivedMessages()[0];
+                assertThat(m.getHeader("DKIM-Signature")).singleElement().asString().contains("d=own.test",
+                        "s=owner-2026", "a=rsa-sha256");
+                Dkimpy.Verdict v = Dkimpy.verify(dnsPort, write(m, "owned"));
+                assertThat(v.verified()).as(v.output()).isTrue();
+                assertThat(v.output()).contains("ok rsa-sha256 own.test owner-2026");
+                String raw = GreenMailUtil.getWholeMessage(m);
+                Path altered = Files.writeString(dir.resolve("altered-own.eml"), raw.replace("body of owner key",
+                        "body of someone else"), StandardCharsets.ISO_8859_1);
+                assertThat(Dkimpy.verify(dnsPort, altered).verified()).isFalse();
+            }
+        }
+    }
+
     private static byte[] message(String from, String subject) {
         return ("From: " + from + "\r\nTo: " + RCPT + "\r\nSubject: " + subject + "\r\n\r\nbody of " + subject
                 + "\r\n").getBytes(StandardCharsets.US_ASCII);

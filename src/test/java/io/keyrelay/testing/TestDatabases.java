@@ -70,6 +70,26 @@ public final class TestDatabases {
         return DriverManager.getConnection(adminUrl(), user(), "");
     }
 
+    /**
+     * Terminates every backend of {@code db} whose {@code application_name} is {@code applicationName} (as a failover
+     * or a network cut would end a node's connection).
+     */
+    public static void terminateBackends(TestDb db, String applicationName) {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(adminUrl(), "postgres", "");
+                java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(pid) FROM"
+                        + " pg_stat_activity WHERE application_name = ? AND datname = ?")) {
+            ps.setString(1, applicationName);
+            ps.setString(2, db.dropName());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    // one row per backend terminated
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static String adminUrl() {
         String u = System.getProperty("keyrelay.test.pg.url", "");
         return u.isBlank() ? "jdbc:postgresql://127.0.0.1:5432/postgres" : u;
