@@ -141,8 +141,12 @@ public final class JdbcQueueStore {
     }
 
     /**
-     * Claims the most overdue message that no other worker holds: queued, deferred, or active under a lease that has
+     * Claims the oldest due message that no other worker holds: queued, deferred, or active under a lease that has
      * run out. It becomes active, leased to {@code owner} until {@code now + lease}, with one more attempt.
+     *
+     * <p>Oldest by id (UUIDv7: the time of acceptance), not by {@code next_attempt}: a message accepted during an
+     * outage is on the schedule's first, shortest wait while older ones are on longer ones, so ordering by the due
+     * time delivered the youngest of a backlog first once the downstream was back.
      */
     public Optional<Claim> claim(String owner, Instant now, Duration lease) {
         try (Connection c = ds.getConnection()) {
@@ -152,7 +156,7 @@ public final class JdbcQueueStore {
                 boolean lost;
                 try (PreparedStatement ps = c.prepareStatement("SELECT id, state FROM queue_messages"
                         + " WHERE state IN ('queued', 'deferred', 'active') AND next_attempt <= ?"
-                        + " ORDER BY next_attempt, id FETCH FIRST 1 ROWS ONLY FOR UPDATE SKIP LOCKED")) {
+                        + " ORDER BY id FETCH FIRST 1 ROWS ONLY FOR UPDATE SKIP LOCKED")) {
                     setTime(ps, 1, now);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
