@@ -59,6 +59,9 @@ public final class MessageQueue {
             body.transferTo(spool);
             try (InputStream copy = spool.open()) {
                 size = store.insert(id, envelope, origin, clock.instant(), copy);
+            } catch (io.keyrelay.store.StoreException e) {
+                // The store may have committed it and lost the connection before saying so: ask before the 451.
+                size = CommitCheck.committedAnyway(store.dataSource(), id, e).orElseThrow(() -> e);
             }
         }
         metrics.accepted();

@@ -102,6 +102,11 @@ class QueueDownstreamOutageIT {
                 assertThat(status(http, admin, "/readyz")).as("the queue exists for this: ready").isEqualTo(200);
                 assertThat(mtaNotYet(relay)).isTrue();
 
+                // The downstream comes back just after a poll's round of attempts has ended (the youngest message,
+                // claimed last, has been tried again), not in the middle of one: the next round finds it up.
+                String youngest = ids.getLast();
+                int tried = attempts(relay, youngest);
+                relay.awaitLine(l -> l.contains("id=" + youngest + " attempt=" + (tried + 1) + " "), Duration.ofSeconds(20));
                 try (ScriptedMta mta = new ScriptedMta(downstream)) { // the downstream is back
                     await().atMost(Duration.ofSeconds(30)).until(() -> mta.received().size() >= MESSAGES);
                     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
@@ -121,6 +126,14 @@ class QueueDownstreamOutageIT {
             }
             assertThat(QueueDrillIT.queued(db)).isZero();
         }
+    }
+
+    /** How many attempts of {@code id} the relay has logged so far. */
+    private static int attempts(RelayProcess relay, String id) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("id=" + id + " attempt=(\\d+) ");
+        return java.util.stream.Stream.concat(relay.stdout().stream(), relay.stderr().stream())
+                .map(p::matcher).filter(java.util.regex.Matcher::find).mapToInt(m -> Integer.parseInt(m.group(1)))
+                .max().orElse(0);
     }
 
     /** Nothing was delivered while the downstream was away (no line says so). */

@@ -249,7 +249,8 @@ class QueueStoreRestartIT {
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
                         .until(() -> queueRows(url) == 0);
                 Map<String, Long> delivered = delivered(mta);
-                assertThat(delivered.keySet()).as("no 451 was delivered").doesNotContainAnyElementsOf(refused);
+                assertThat(delivered.keySet()).as("no 451 was delivered; the relay said of those: %s",
+                        logOf(relay, mta, refused)).doesNotContainAnyElementsOf(refused);
                 assertThat(delivered.keySet()).as("nothing delivered that was not answered 250")
                         .isEqualTo(accepted);
                 Set<String> unrecorded = accepted.stream()
@@ -261,9 +262,12 @@ class QueueStoreRestartIT {
                 assertThat(twice.values()).as("never more than one duplicate").allMatch(v -> v == 2);
                 assertThat(twice.keySet()).as("a duplicate only where the outcome could not be recorded")
                         .isSubsetOf(unrecorded);
-                System.out.printf("store restart drill: %d accepted, %d delivered (%d twice, outcome unrecorded),"
-                        + " %d answered 451 4.3.0, %d refused before DATA or cut off%n", accepted.size(),
-                        delivered.size(), twice.size(), refused.size(), others.size());
+                long lostReplies = Stream.concat(relay.stdout().stream(), relay.stderr().stream())
+                        .filter(l -> l.contains("was committed although the store's reply was lost")).count();
+                System.out.printf("store restart drill: %d accepted (%d of them after the store's reply to the commit"
+                        + " was lost), %d delivered (%d twice, outcome unrecorded), %d answered 451 4.3.0, %d refused"
+                        + " before DATA or cut off%n", accepted.size(), lostReplies, delivered.size(), twice.size(),
+                        refused.size(), others.size());
                 relay.terminate(Duration.ofSeconds(30));
             }
         }
@@ -272,6 +276,26 @@ class QueueStoreRestartIT {
     private static Set<String> subjects(Map<String, Seen> seen, Seen s) {
         return seen.entrySet().stream().filter(e -> e.getValue() == s).map(Map.Entry::getKey)
                 .collect(Collectors.toSet());
+    }
+
+    /** The relay's log lines about the delivered messages among {@code subjects} (found by their queue id). */
+    private static List<String> logOf(RelayProcess relay, ScriptedMta mta, Set<String> subjects) {
+        List<String> lines = new ArrayList<>();
+        for (ScriptedMta.Received r : mta.received()) {
+            String to = r.to().getFirst();
+            if (!subjects.contains(to.substring(0, to.indexOf('@')))) {
+                continue;
+            }
+            String data = new String(r.data(), StandardCharsets.US_ASCII);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("id ([0-9a-f-]{36})").matcher(data);
+            if (m.find()) {
+                String id = m.group(1);
+                lines.add(to + " = " + id);
+                Stream.concat(relay.stdout().stream(), relay.stderr().stream()).filter(l -> l.contains(id))
+                        .forEach(lines::add);
+            }
+        }
+        return lines;
     }
 
     /** Deliveries at the sink, by subject (the recipient's local part). */
