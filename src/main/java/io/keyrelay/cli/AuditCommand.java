@@ -5,6 +5,7 @@ import io.keyrelay.keys.AuditEvent;
 import io.keyrelay.keys.KeyValidationException;
 import io.keyrelay.text.Times;
 import io.keyrelay.keys.KeyViews;
+import io.keyrelay.queue.QueuePurge;
 import io.keyrelay.queue.QueueService;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
 final class AuditCommand {
     private static final Set<String> ACTIONS = Set.of(AuditEvent.KEY_CREATED, AuditEvent.KEY_UPDATED,
             AuditEvent.KEY_REVOKED, AuditEvent.AUTH_FAILED, QueueService.RETRIED, QueueService.HELD,
-            QueueService.RELEASED, QueueService.DELETED, DomainService.CREATED, DomainService.UPDATED,
+            QueueService.RELEASED, QueueService.DELETED, QueuePurge.PURGED, DomainService.CREATED, DomainService.UPDATED,
             DomainService.DELETED, DomainService.CHECKED, DomainService.ROTATED);
 
     @Command(name = "list", mixinStandardHelpOptions = true,
@@ -31,7 +32,7 @@ final class AuditCommand {
         @Option(names = "--action", paramLabel = "ACTION",
                 description = "Only this kind: key.created, key.updated, key.revoked, auth.failed, domain.created,"
                         + " domain.updated, domain.deleted, domain.checked, domain.dkim_rotated, queue.retried,"
-                        + " queue.held, queue.released or queue.deleted.")
+                        + " queue.held, queue.released, queue.deleted or queue.purged.")
         String action;
 
         @Option(names = "--since", paramLabel = "WHEN",

@@ -34,6 +34,7 @@ import io.keyrelay.keys.UsageRecorder;
 import io.keyrelay.limits.MessageLimiter;
 import io.keyrelay.limits.RedisMessageCounters;
 import io.keyrelay.queue.DurableQueue;
+import io.keyrelay.queue.QueuePurge;
 import io.keyrelay.relay.CaptureDownstream;
 import io.keyrelay.relay.Downstream;
 import io.keyrelay.relay.SmtpDownstream;
@@ -92,6 +93,7 @@ public final class RelayRuntime implements AutoCloseable {
     private final Downstream downstream;
     /** Queue mode only (null in passthrough mode). */
     private final DurableQueue queue;
+    private final QueuePurge queuePurge;
     private final SmtpListeners smtp;
     private final AdminServer admin;
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -157,6 +159,9 @@ public final class RelayRuntime implements AutoCloseable {
             queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
                     config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
                     config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
+            // Failed messages past queue.failed_retention go; safe on every node at once (docs/queue.md).
+            queuePurge = queue == null ? null : push(new QueuePurge(database.dataSource(),
+                    config.queue().failedRetention(), clock, registry).start());
             if (queue != null && changes != null) { // a message another node committed wakes one idle worker here
                 changes.subscribe(io.keyrelay.queue.JdbcQueueStore.TOPIC, ids -> { // one id, or several of a group commit
                     for (int i = 0, n = ids.split(" ").length; i < Math.min(n, config.queue().workers()); i++) {
@@ -347,6 +352,11 @@ public final class RelayRuntime implements AutoCloseable {
     /** The queue in queue mode; null in passthrough mode. */
     public DurableQueue queue() {
         return queue;
+    }
+
+    /** The purge of old failed messages; null in passthrough mode. */
+    public QueuePurge queuePurge() {
+        return queuePurge;
     }
 
     public int smtpPort() {

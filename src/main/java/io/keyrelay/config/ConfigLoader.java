@@ -227,7 +227,8 @@ public final class ConfigLoader {
                 v.intIn(Setting.QUEUE_WORKERS, 1, 1000), v.positiveDuration(Setting.QUEUE_LEASE),
                 v.positiveDuration(Setting.QUEUE_POLL_INTERVAL), v.durations(Setting.QUEUE_RETRY_SCHEDULE),
                 v.positiveDuration(Setting.QUEUE_MAX_AGE),
-                v.nonNegativeDuration(Setting.QUEUE_DELAY_WARNING, Duration.ofDays(365)));
+                v.nonNegativeDuration(Setting.QUEUE_DELAY_WARNING, Duration.ofDays(365)),
+                v.nonNegativeDuration(Setting.QUEUE_FAILED_RETENTION, Duration.ofDays(3650)));
         var domains = new RelayConfig.SendingDomains(v.secretKey(Setting.DKIM_MASTER_KEY, 32),
                 v.positiveDuration(Setting.SENDING_DOMAINS_RECHECK), v.servers(Setting.DNS_SERVERS, 53),
                 v.positiveDuration(Setting.DNS_TIMEOUT),

@@ -175,10 +175,11 @@ public record RelayConfig(Path dataDir, Db db, Keys keys, Smtp smtp, Downstream 
     /**
      * The durable queue ({@code relay.mode}, {@code queue.*}): the mode, the delivery workers on this node, how long a
      * claim lasts, the fallback poll, the waits between attempts (the last repeats), the longest a recipient may
-     * stay deferred, and when a sender is warned of a delay ({@code Duration.ZERO}: never).
+     * stay deferred, when a sender is warned of a delay ({@code Duration.ZERO}: never), and how long a failed message
+     * is kept before it is purged ({@code Duration.ZERO}: forever).
      */
     public record Queue(RelayMode mode, int workers, Duration lease, Duration pollInterval, List<Duration> retrySchedule,
-            Duration maxAge, Duration delayWarning) {
+            Duration maxAge, Duration delayWarning, Duration failedRetention) {
         public Queue {
             retrySchedule = List.copyOf(retrySchedule);
             if (retrySchedule.isEmpty()) {

@@ -157,6 +157,9 @@ public enum Setting {
     QUEUE_DELAY_WARNING("queue.delay_warning", "0", false,
             "After how long a sender whose recipient is still deferred gets one delay warning (a DSN with"
                     + " Action: delayed; as Postfix's delay_warning_time). 0: off."),
+    QUEUE_FAILED_RETENTION("queue.failed_retention", "7d", false,
+            "How long a failed message (every recipient settled, at least one failed) stays in the queue"
+                    + " for inspection or retry, counted from its last change; then it is purged. 0: kept forever."),
 
     DOWNSTREAM_HOST("downstream.host", "", false,
             "The MTA that relayed mail goes to. Empty: serve refuses to start; dev writes to data_dir/outbox."),

@@ -304,12 +304,15 @@ public final class JdbcQueueStore {
     }
 
     /**
-     * Claims the most overdue message that no other worker holds: queued, deferred, or active under a lease that has
+     * Claims the oldest due message that no other worker holds: queued, deferred, or active under a lease that has
      * run out. It becomes active, leased to {@code owner} until {@code now + lease}, with one more attempt.
      *
      * <p>Two steps, the same on both stores: an unlocked read of the first {@value #CANDIDATES} due ids in the order
      * of the {@code (next_attempt, id)} index, then {@code SELECT … FOR UPDATE SKIP LOCKED} of each by its key, due
-     * condition repeated, until one is ours. A single {@code ORDER BY … FOR UPDATE SKIP LOCKED} query would do on
+     * condition repeated, oldest id first (UUIDv7: the time of acceptance), until one is ours. Oldest first, not
+     * earliest due: a message accepted during an outage is on the schedule's first, shortest wait while older ones
+     * are on longer ones, and ordering by the due time delivered the youngest of a backlog first once the downstream
+     * was back (QueueDownstreamOutageIT). A single {@code ORDER BY … FOR UPDATE SKIP LOCKED} query would do on
      * PostgreSQL, but H2 reads and sorts every matching row for it (the index's order is not used once rows are
      * locked): a claim would cost as much as the backlog is long.
      */
@@ -323,7 +326,7 @@ public final class JdbcQueueStore {
                 }
                 c.setAutoCommit(false);
                 try {
-                    for (String id : due) {
+                    for (String id : due.stream().sorted().toList()) {
                         Boolean lost = lock(c, id, now);
                         if (lost != null) {
                             Instant until = now.plus(lease);

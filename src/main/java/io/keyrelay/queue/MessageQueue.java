@@ -105,18 +105,11 @@ public final class MessageQueue {
             Instant now = clock.instant();
             JdbcQueueStore.Lease claim = direct ? new JdbcQueueStore.Lease(owner, now.plus(lease)) : null;
             long size;
-            if (!spool.onDisk() && prefix.length + spool.size() <= JdbcQueueStore.CHUNK) {
-                // Small (most mail): committed together with the other sessions' messages waiting at this moment.
-                byte[] bytes = new byte[(int) (prefix.length + spool.size())];
-                System.arraycopy(prefix, 0, bytes, 0, prefix.length);
-                try (InputStream in = spool.open()) {
-                    in.readNBytes(bytes, prefix.length, (int) spool.size());
-                }
-                size = commits.write(new JdbcQueueStore.Incoming(id, envelope, origin, now, bytes, claim));
-            } else {
-                try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
-                    size = store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);
-                }
+            try {
+                size = store(id, envelope, origin, now, prefix, spool, claim);
+            } catch (StoreException e) {
+                // The store may have committed it and lost the connection before saying so: ask before the 451.
+                size = CommitCheck.committedAnyway(store.dataSource(), id, e).orElseThrow(() -> e);
             }
             metrics.accepted();
             if (direct) {
@@ -139,6 +132,22 @@ public final class MessageQueue {
             if (!handed) {
                 spool.close();
             }
+        }
+    }
+
+    private long store(String id, Envelope envelope, Origin origin, Instant now, byte[] prefix, Spool spool,
+            JdbcQueueStore.Lease claim) throws IOException {
+        if (!spool.onDisk() && prefix.length + spool.size() <= JdbcQueueStore.CHUNK) {
+            // Small (most mail): committed together with the other sessions' messages waiting at this moment.
+            byte[] bytes = new byte[(int) (prefix.length + spool.size())];
+            System.arraycopy(prefix, 0, bytes, 0, prefix.length);
+            try (InputStream in = spool.open()) {
+                in.readNBytes(bytes, prefix.length, (int) spool.size());
+            }
+            return commits.write(new JdbcQueueStore.Incoming(id, envelope, origin, now, bytes, claim));
+        }
+        try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
+            return store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);
         }
     }
 

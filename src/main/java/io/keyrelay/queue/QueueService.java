@@ -337,7 +337,7 @@ public final class QueueService {
         }
     }
 
-    private static void audit(Connection c, Instant now, Actor actor, String action, String keyId, String shortKey,
+    static void audit(Connection c, Instant now, Actor actor, String action, String keyId, String shortKey,
             String detail) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (occurred_at, actor, action, key_id,"
                 + " short_key, client_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")) {

@@ -44,7 +44,7 @@ class QueueDrillIT {
     @TempDir
     Path dir;
 
-    private static CreatedKey createKey(TestDatabases.TestDb db) {
+    static CreatedKey createKey(TestDatabases.TestDb db) {
         try (Database d = Database.open(db.db(), db.dataDir())) {
             d.migrate();
             return new KeyService(new JdbcKeyStore(d.dataSource()), KeyHasher.sha256(), new KeyGenerator(),
@@ -57,7 +57,7 @@ class QueueDrillIT {
      * How many messages the store holds, read in this JVM while no relay runs. H2 first has to notice that the
      * killed process's AUTO_SERVER (named in the lock file it left) is gone, which can take a few seconds.
      */
-    private static long queued(TestDatabases.TestDb db) {
+    static long queued(TestDatabases.TestDb db) {
         return await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
             try (Database d = Database.open(db.db(), db.dataDir())) {
                 return new QueueService(new JdbcQueueStore(d.dataSource()), Clock.systemUTC(), () -> { }).counts()
@@ -68,17 +68,17 @@ class QueueDrillIT {
 
     /**
      * {@code keyrelay serve} on the store, relaying to 127.0.0.1:downstreamPort, retrying after 1s, with leases of
-     * {@code lease} (a message a killed node was delivering is due again after it).
+     * {@code lease} (a message a killed node was delivering is due again after it); {@code extra} environment
+     * variables override these.
      */
     private static RelayProcess serve(TestDatabases.TestDb db, int port, int downstreamPort, String lease,
             List<String> jvm) {
         return serve(db, port, downstreamPort, lease, jvm, Map.of());
     }
 
-    private static RelayProcess serve(TestDatabases.TestDb db, int port, int downstreamPort, String lease,
+    static RelayProcess serve(TestDatabases.TestDb db, int port, int downstreamPort, String lease,
             List<String> jvm, Map<String, String> extra) {
         Map<String, String> env = new HashMap<>(db.env());
-        env.putAll(extra);
         env.put("KEYRELAY_SMTP_LISTEN", "127.0.0.1");
         env.put("KEYRELAY_SMTP_PORT", Integer.toString(port));
         env.put("KEYRELAY_SMTP_AUTH_PLAINTEXT", "loopback");
@@ -91,12 +91,13 @@ class QueueDrillIT {
         env.put("KEYRELAY_QUEUE_RETRY_SCHEDULE", "1s");
         env.put("KEYRELAY_QUEUE_LEASE", lease);
         env.put("KEYRELAY_SENDING_DOMAINS_REQUIRE", "off"); // the drill sends from arbitrary domains
+        env.putAll(extra); // last: a drill may override any of the above
         RelayProcess p = RelayProcess.start(db.dataDir(), jvm, env, "serve");
         p.awaitLine(l -> l.contains("SMTP listening on 127.0.0.1:" + port), Duration.ofSeconds(60));
         return p;
     }
 
-    private static RawSmtpClient client(int port, String key) {
+    static RawSmtpClient client(int port, String key) {
         RawSmtpClient c = RawSmtpClient.connect("127.0.0.1", port, "127.0.0.1");
         c.expect(220);
         c.ehlo();
