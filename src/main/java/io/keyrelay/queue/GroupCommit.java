@@ -118,6 +118,7 @@ final class GroupCommit<T, R> implements AutoCloseable {
     }
 
     private void commit(List<Waiting<T, R>> taken) {
+        Exception batchFailure = null;
         if (taken.size() > 1) {
             try {
                 List<R> results = batch.write(taken.stream().map(Waiting::item).toList());
@@ -126,6 +127,7 @@ final class GroupCommit<T, R> implements AutoCloseable {
                 }
                 return;
             } catch (IOException | RuntimeException e) {
+                batchFailure = e;
                 if (unreachable(e)) { // every item would wait for a connection in turn: fail them all now
                     taken.forEach(w -> w.done().completeExceptionally(e));
                     return;
@@ -137,7 +139,17 @@ final class GroupCommit<T, R> implements AutoCloseable {
             try {
                 w.done().complete(single.write(w.item()));
             } catch (IOException | RuntimeException e) {
-                w.done().completeExceptionally(e);
+                if (batchFailure == null) {
+                    w.done().completeExceptionally(e);
+                } else {
+                    // The batch may have committed although it failed (its connection broke after the COMMIT was
+                    // sent): the caller must hear of that failure, not only of the retry's, to know that it may
+                    // have to look for its item before it answers that nothing was stored.
+                    StoreException x = new StoreException(e.getMessage() + "; before that, the group commit: "
+                            + batchFailure.getMessage(), batchFailure);
+                    x.addSuppressed(e);
+                    w.done().completeExceptionally(x);
+                }
             }
         }
     }
