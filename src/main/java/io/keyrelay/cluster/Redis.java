@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * callers count on this node instead ({@link #fallbacks()} counts how often). A probe checks every second with
  * PING, and the first that answers marks it up again (one line in the log). While it is down, a command that
  * Lettuce cannot send is refused at once rather than queued ({@code REJECT_COMMANDS}), so nothing piles up.
+ *
+ * <p>Commands run at most once: a connection that breaks is not reconnected by Lettuce (which would re-send what was
+ * in flight, and count a message twice) but replaced by the probe. A command that timed out may still have run in
+ * Redis; the node then counts it on its own as well, which errs toward refusing, never toward letting more through.
  */
 public final class Redis implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Redis.class);
@@ -78,7 +82,11 @@ public final class Redis implements AutoCloseable {
             options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(config.caFile().toFile()).build());
         }
         client.setOptions(options
-                .autoReconnect(true)
+                // At most once: Lettuce's auto-reconnect re-sends, after reconnecting, the commands that were written
+                // but not answered when a connection broke, so a script Redis had already run (a message counted, a
+                // failure recorded) would run twice. Without it a broken connection fails those commands at once
+                // (Redis counts as down, this node counts alone) and the probe makes a new connection.
+                .autoReconnect(false)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())
                 .build());
@@ -118,6 +126,11 @@ public final class Redis implements AutoCloseable {
     public <T> T call(String what, Function<RedisCommands<String, String>, T> op) {
         StatefulRedisConnection<String, String> c = connection;
         if (!up || c == null) {
+            fallbacks.incrementAndGet();
+            return null;
+        }
+        if (!c.isOpen()) {
+            down(what, new IllegalStateException("connection closed"));
             fallbacks.incrementAndGet();
             return null;
         }
@@ -209,7 +222,10 @@ public final class Redis implements AutoCloseable {
     private void check() {
         try {
             StatefulRedisConnection<String, String> c = connection;
-            if (c == null) {
+            if (c == null || !c.isOpen()) {
+                if (c != null) {
+                    c.closeAsync();
+                }
                 c = client.connect();
                 connection = c;
             }
