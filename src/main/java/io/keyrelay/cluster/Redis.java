@@ -59,6 +59,7 @@ public final class Redis implements AutoCloseable {
     private volatile boolean up;
     private volatile String downReason = "not connected yet";
     private final java.util.List<Script> scripts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<RedisChannel> channels = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Redis(RelayConfig.Redis config) {
         this.where = Secrets.maskUrl(config.url());
@@ -116,7 +117,21 @@ public final class Redis implements AutoCloseable {
         }
         r.probe.scheduleWithFixedDelay(r::probeIfDown, PROBE_EVERY.toMillis(), PROBE_EVERY.toMillis(),
                 TimeUnit.MILLISECONDS);
+        r.probe.scheduleWithFixedDelay(() -> r.channels.forEach(RedisChannel::tick), 0,
+                RedisChannel.TICK.toMillis(), TimeUnit.MILLISECONDS);
         return r;
+    }
+
+    /**
+     * Listens on the pub/sub {@code channel}, on a connection of its own: each message is given to {@code onMessage}
+     * (on Lettuce's thread: keep it short), and after every (re)subscription {@code catchUp} reads what was published
+     * before (true when it could). {@link RedisChannel#current()} says whether the channel can be trusted now.
+     */
+    public RedisChannel listen(String channel, java.util.function.Consumer<String> onMessage,
+            java.util.function.Predicate<RedisCommands<String, String>> catchUp) {
+        RedisChannel c = new RedisChannel(this, client, channel, onMessage, catchUp);
+        channels.add(c);
+        return c;
     }
 
     /**
@@ -249,6 +264,7 @@ public final class Redis implements AutoCloseable {
     @Override
     public void close() {
         probe.shutdownNow();
+        channels.forEach(RedisChannel::close);
         StatefulRedisConnection<String, String> c = connection;
         if (c != null) {
             c.close();

@@ -171,7 +171,10 @@ class RedisCountersIT {
         assertThat(store.bannedUntil(bucket, clock.instant())).isEmpty();
         store.ban(bucket, clock.instant().plus(Duration.ofMinutes(15)));
         assertThat(store.bannedUntil(bucket, clock.instant())).contains(clock.instant().plus(Duration.ofMinutes(15)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
-        assertThat(store.recordFailure(bucket, "f4", clock.instant(), window)).as("a ban starts the count afresh")
+        assertThat(store.recordFailure(bucket, "f4", clock.instant(), window)).as("banned: -1, nothing counted")
+                .isEqualTo(-1);
+        redis.call("end the ban", c -> c.del("keyrelay:auth:{" + bucket + "}:b")); // as its expiry would
+        assertThat(store.recordFailure(bucket, "f5", clock.instant(), window)).as("a ban starts the count afresh")
                 .isEqualTo(1);
     }
 
@@ -262,6 +265,96 @@ class RedisCountersIT {
             assertThat(foreign.up()).as("a certificate from another CA is refused").isFalse();
             assertThat(foreign.downReason()).isNotBlank();
         }
+    }
+
+    /**
+     * The cost rule for the AUTH throttle: a session (a connection and an AUTH, each asking whether the address is
+     * banned) from an address without recent failures costs no round trip, counted by Redis itself ({@code INFO
+     * commandstats}); a failed AUTH costs one script, a ban two more. A ban made on B is heard on A within
+     * {@link RedisChannel#TRUST} (in practice milliseconds) without A asking; a node that starts listening later
+     * reads the bans in force; and a cut notice connection is made again by itself and heard on again.
+     */
+    @Test
+    void banChecks_costNoRoundTrip_aBanOnOneNodeIsHeardOnTheOther_aLateNodeCatchesUp_andACutListenerComesBack()
+            throws Exception {
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        RedisAuthFailures storeA = new RedisAuthFailures(nodeA, AuthThrottle.onThisNode(limits, clock), clock);
+        RedisAuthFailures storeB = new RedisAuthFailures(nodeB, AuthThrottle.onThisNode(limits, clock), clock);
+        AuthThrottle a = new AuthThrottle(limits, clock, d -> { }, storeA);
+        AuthThrottle b = new AuthThrottle(limits, clock, d -> { }, storeB);
+        await().atMost(Duration.ofSeconds(10)).until(() -> storeA.noticesCurrent() && storeB.noticesCurrent());
+
+        long before = lookups();
+        for (int i = 0; i < 100; i++) {
+            InetAddress client = InetAddress.getByName("10.1." + (i / 250) + "." + (1 + i % 250));
+            assertThat(a.isBanned(client)).isFalse(); // at the connection
+            assertThat((i % 2 == 0 ? a : b).isBanned(client)).isFalse(); // at AUTH
+        }
+        assertThat(lookups() - before).as("round trips for 100 sessions of addresses without failures").isZero();
+
+        InetAddress guesser = InetAddress.getByName("10.2.0." + (1 + (int) (Math.random() * 200)));
+        long evalsha = calls("evalsha");
+        for (int i = 0; i < 4; i++) {
+            assertThat(b.failed(guesser, "guess-" + i)).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        }
+        assertThat(calls("evalsha") - evalsha).as("one script per failed AUTH").isEqualTo(4);
+        assertThat(b.failed(guesser, "guess-4")).isEqualTo(AuthThrottle.Outcome.BANNED);
+        assertThat(calls("evalsha") - evalsha).as("and two for the ban").isEqualTo(7);
+        long gets = calls("get");
+        await().atMost(RedisChannel.TRUST).pollInterval(Duration.ofMillis(5)).until(() -> a.isBanned(guesser));
+        assertThat(a.bannedUntil(guesser)).isEqualTo(b.bannedUntil(guesser));
+        assertThat(calls("get") - gets).as("A heard of the ban; it did not ask").isZero();
+        // A wrong key on A is refused as banned by the count itself, whatever A has heard.
+        assertThat(a.failed(guesser, "guess-5")).isEqualTo(AuthThrottle.Outcome.BANNED);
+
+        // A node that was not listening when the ban was announced reads it when it starts to.
+        try (Redis nodeC = Redis.start(redisConfig())) {
+            RedisAuthFailures storeC = new RedisAuthFailures(nodeC, AuthThrottle.onThisNode(limits, clock), clock);
+            await().atMost(Duration.ofSeconds(10)).until(storeC::noticesCurrent);
+            long getsBefore = calls("get");
+            assertThat(new AuthThrottle(limits, clock, d -> { }, storeC).isBanned(guesser)).isTrue();
+            assertThat(calls("get") - getsBefore).isZero();
+        }
+
+        // Notice connections cut: each node subscribes again by itself, and hears the next ban.
+        long subscribes = calls("subscribe");
+        server.cli("CLIENT", "KILL", "TYPE", "pubsub");
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls("subscribe") - subscribes >= 2
+                && storeA.noticesCurrent() && storeB.noticesCurrent());
+        InetAddress second = InetAddress.getByName("10.3.0." + (1 + (int) (Math.random() * 200)));
+        for (int i = 0; i < 5; i++) {
+            b.failed(second, "other-" + i);
+        }
+        await().atMost(RedisChannel.TRUST).pollInterval(Duration.ofMillis(5)).until(() -> a.isBanned(second));
+        assertThat(nodeA.fallbacks() + nodeB.fallbacks()).isZero();
+    }
+
+    /** A connection Redis drops is replaced by the probe (Lettuce does not reconnect, so it re-sends nothing). */
+    @Test
+    void aConnectionRedisDrops_isReplaced_andCountingInRedisResumes() {
+        MessageLimiter a = limiter(nodeA);
+        String key = "k-" + UUID.randomUUID();
+        assertThat(a.admit(key, limits(100, 0))).isInstanceOf(Reservation.class);
+        server.cli("CLIENT", "KILL", "TYPE", "normal");
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            a.admit(key, limits(100, 0)); // counted on this node until the probe has a new connection
+            return !nodeA.up() || nodeA.fallbacks() > 0;
+        });
+        await().atMost(Duration.ofSeconds(10)).until(nodeA::up);
+        RedisMessageCounters counters = new RedisMessageCounters(nodeA);
+        long today = Math.floorDiv(Instant.now().getEpochSecond(), 86_400L);
+        SendingLimits daily = limits(0, 100);
+        long fallbacks = nodeA.fallbacks();
+        assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+        assertThat(counters.countedOn(key, today)).as("counted in Redis again").isEqualTo(1);
+        assertThat(nodeA.fallbacks()).isEqualTo(fallbacks);
+    }
+
+    /** Calls of the commands a ban check or a count can cost: GET, EVALSHA, EVAL. */
+    private long lookups() {
+        return calls("get") + calls("evalsha") + calls("eval");
     }
 
     /** Commands Redis has processed, less the INFO that asks. */
