@@ -210,6 +210,20 @@ class ClusterIT {
     @Test
     @Order(2)
     void fiveFailedAuthsSpreadOverTheNodes_banTheAddressOnAll() {
+        // Every node hears the bans announced through Redis, so a session of an address with no ban costs Redis
+        // nothing: a connection, an AUTH and a message of a key without limits, on each node, counted by Redis.
+        await().atMost(Duration.ofSeconds(10)).until(() -> nodes.keySet().stream()
+                .allMatch(n -> metric(n, "keyrelay_redis_ban_notices_current", "") == 1));
+        CreatedKey clean = keys.create(spec("clean", null, Grant.SMTP_INJECT), Actor.CLI);
+        long commands = redisCommands();
+        for (String n : NAMES) {
+            try (Session s = sessionOn("127.0.0.5", n)) {
+                s.client.command("AUTH PLAIN " + RawSmtpClient.plain("SMTP_Injection", clean.secret())).assertCode(235);
+                s.client.command("MAIL FROM:<app@example.com>").assertCode(250);
+                finish(s.client, "clean-" + n).assertCode(250);
+            }
+        }
+        assertThat(redisCommands() - commands).as("Redis commands for three sessions without a ban").isZero();
         for (int i = 0; i < 5; i++) {
             try (Session s = sessionOn("127.0.0.3", NAMES.get(i % 3))) {
                 RawSmtpClient.Reply r = s.client.command("AUTH PLAIN "
@@ -231,6 +245,17 @@ class ClusterIT {
         try (Session s = session("127.0.0.4")) {
             assertThat(s.node).isNotNull();
         }
+    }
+
+    /** Commands a session could cost Redis (a ban's GET, a count's script), from Redis's own statistics. */
+    private long redisCommands() {
+        String stats = redis.cli("INFO", "commandstats");
+        long n = 0;
+        for (String command : List.of("get", "evalsha", "eval")) {
+            Matcher m = Pattern.compile("cmdstat_" + command + ":calls=(\\d+)").matcher(stats);
+            n += m.find() ? Long.parseLong(m.group(1)) : 0;
+        }
+        return n;
     }
 
     private double refusedBans(String node) {
