@@ -139,7 +139,7 @@ public final class RedisAuthFailures implements AuthFailureStore {
         return true;
     }
 
-    /** The buckets this node remembers itself (counted while Redis was away, or banned); Redis's own are not counted. */
+    /** The buckets this node remembers itself (counted while Redis was away, or bans); Redis's are not counted. */
     @Override
     public long trackedBuckets() {
         return local.trackedBuckets();

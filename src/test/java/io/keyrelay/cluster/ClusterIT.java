@@ -361,11 +361,12 @@ class ClusterIT {
                 acknowledged.put(subject, queueId(finish(s.client, subject).assertCode(250)));
             }
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> activeClaims("n2").size() >= 2);
+        assertThat(activeClaims("n2")).as("n2 delivering several after %d messages", sent)
+                .hasSizeGreaterThanOrEqualTo(3);
         nodes.get("n2").kill9();
         Thread.sleep(200); // PostgreSQL notices the dead connections: a claim it was making is rolled back
         Set<String> stranded = activeClaims("n2");
-        assertThat(stranded).as("n2 died while delivering").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(stranded).as("n2 died while delivering").isNotEmpty();
         // Clients go on through HAProxy; the killed node's connection attempts are dispatched to the others.
         Set<String> nodesAfterKill = new HashSet<>();
         int attempts = 0;
