@@ -41,9 +41,10 @@ import org.slf4j.LoggerFactory;
  * PING, and the first that answers marks it up again (one line in the log). While it is down, a command that
  * Lettuce cannot send is refused at once rather than queued ({@code REJECT_COMMANDS}), so nothing piles up.
  *
- * <p>Commands run at most once: a connection that breaks is not reconnected by Lettuce (which would re-send what was
- * in flight, and count a message twice) but replaced by the probe. A command that timed out may still have run in
- * Redis; the node then counts it on its own as well, which errs toward refusing, never toward letting more through.
+ * <p>Commands run at most once: what was in flight when a connection broke fails (and is counted on this node), it
+ * is never sent again on a new connection; the probe replaces a broken connection. A command that timed out may
+ * still have run in Redis; the node then counts it on its own as well, which errs toward refusing, never toward
+ * letting more through.
  */
 public final class Redis implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Redis.class);
@@ -83,10 +84,10 @@ public final class Redis implements AutoCloseable {
             options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(config.caFile().toFile()).build());
         }
         client.setOptions(options
-                // At most once: Lettuce's auto-reconnect re-sends, after reconnecting, the commands that were written
-                // but not answered when a connection broke, so a script Redis had already run (a message counted, a
-                // failure recorded) would run twice. Without it a broken connection fails those commands at once
-                // (Redis counts as down, this node counts alone) and the probe makes a new connection.
+                // At most once: a script Redis ran whose answer was lost with the connection (a message counted, a
+                // failure recorded) must not be sent again. REJECT_COMMANDS already fails what was in flight when a
+                // connection breaks (RedisCountersIT shows it with either setting); without auto-reconnect no client
+                // version can re-send it either: the probe makes the new connection.
                 .autoReconnect(false)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())

@@ -352,6 +352,105 @@ class RedisCountersIT {
         assertThat(nodeA.fallbacks()).isEqualTo(fallbacks);
     }
 
+    /**
+     * A script that Redis ran but whose answer was lost with its connection runs once: Lettuce's auto-reconnect would
+     * re-send it on the new connection (at least once) and count the message twice. Here a proxy between the node
+     * and Redis swallows the answer to one count, then cuts the connection.
+     */
+    @Test
+    void aCountWhoseAnswerIsLostWithTheConnection_isNotSentAgain() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(server.port());
+                Redis behind = Redis.start(new RelayConfig.Redis("redis://127.0.0.1:" + proxy.port(), "",
+                        Duration.ofSeconds(3)))) {
+            await().atMost(Duration.ofSeconds(10)).until(behind::up);
+            MessageLimiter a = limiter(behind);
+            RedisMessageCounters direct = new RedisMessageCounters(nodeA);
+            String key = "k-" + UUID.randomUUID();
+            long today = Math.floorDiv(Instant.now().getEpochSecond(), 86_400L);
+            SendingLimits daily = limits(0, 100);
+            assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+            assertThat(direct.countedOn(key, today)).isEqualTo(1);
+
+            proxy.swallowAnswers(true);
+            java.util.concurrent.CompletableFuture<Admission> second =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> a.admit(key, daily));
+            await().atMost(Duration.ofSeconds(5)).until(() -> direct.countedOn(key, today) == 2); // Redis ran it
+            proxy.swallowAnswers(false);
+            proxy.cut();
+            assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("counted on the node instead")
+                    .isInstanceOf(Reservation.class);
+            await().atMost(Duration.ofSeconds(10)).until(behind::up); // a new connection, through the proxy
+            Thread.sleep(500); // time for a re-sent command to arrive, if one were
+            assertThat(direct.countedOn(key, today)).as("the script ran once").isEqualTo(2);
+            assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+            assertThat(direct.countedOn(key, today)).as("counting in Redis again").isEqualTo(3);
+        }
+    }
+
+    /** A TCP proxy to Redis that can swallow Redis's answers and cut every connection. */
+    private static final class CuttingProxy implements AutoCloseable {
+        private final java.net.ServerSocket listener;
+        private final List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private volatile boolean swallow;
+
+        CuttingProxy(int redisPort) throws java.io.IOException {
+            listener = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        java.net.Socket client = listener.accept();
+                        java.net.Socket upstream = new java.net.Socket(InetAddress.getLoopbackAddress(), redisPort);
+                        open.add(client);
+                        open.add(upstream);
+                        Thread.ofVirtual().start(() -> pump(client, upstream, false));
+                        Thread.ofVirtual().start(() -> pump(upstream, client, true));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        void swallowAnswers(boolean on) {
+            swallow = on;
+        }
+
+        void cut() {
+            open.forEach(s -> {
+                try {
+                    s.close();
+                } catch (java.io.IOException e) {
+                    // closing
+                }
+            });
+            open.clear();
+        }
+
+        private void pump(java.net.Socket from, java.net.Socket to, boolean answers) {
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = from.getInputStream().read(buf)) > 0) {
+                    if (!(answers && swallow)) {
+                        to.getOutputStream().write(buf, 0, n);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // cut
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            cut();
+        }
+    }
+
     /** Calls of the commands a ban check or a count can cost: GET, EVALSHA, EVAL. */
     private long lookups() {
         return calls("get") + calls("evalsha") + calls("eval");
