@@ -84,7 +84,8 @@ public final class RedisChannel implements AutoCloseable {
                 // Subscribed first, then the read: what is published in between is heard, or read, or both.
                 Boolean read = redis.call("catch up on " + channel, catchUp::test);
                 if (read == null || !read) {
-                    return; // Redis failed meanwhile: not current; the next tick tries again
+                    c.closeAsync(); // not current: the next tick subscribes and reads again
+                    return;
                 }
             } else {
                 c.sync().ping();
