@@ -8,7 +8,6 @@ import io.keyrelay.text.LogText;
 import io.keyrelay.tls.TlsContexts;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
@@ -67,10 +66,8 @@ public final class Redis implements AutoCloseable {
         this.timeout = config.timeout();
         RedisURI uri = RedisURI.create(config.url());
         if (!config.password().isEmpty()) {
-            RedisCredentials given = uri.getCredentialsProvider() == null ? null
-                    : uri.getCredentialsProvider().resolveCredentials().block();
-            String user = given != null && given.hasUsername() ? given.getUsername() : null; // redis://user@host
-            uri.setCredentialsProvider(new StaticCredentialsProvider(user, config.password().toCharArray()));
+            uri.setCredentialsProvider(new StaticCredentialsProvider(user(config.url()),
+                    config.password().toCharArray()));
         }
         uri.setTimeout(connectTimeout(timeout)); // the connection's handshake; commands get cluster.redis.timeout
         this.client = RedisClient.create(uri);
@@ -97,6 +94,21 @@ public final class Redis implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * The user name in {@code url} ({@code redis://relay@host}, or {@code redis://relay:…@host}), null if none. Lettuce
+     * reads a lone {@code relay@} as a password (Redis's old form), so with {@code cluster.redis.password} set the user
+     * is taken from the URL here.
+     */
+    static String user(String url) {
+        String info = java.net.URI.create(url).getRawUserInfo();
+        if (info == null || info.isEmpty() || info.startsWith(":")) {
+            return null;
+        }
+        int colon = info.indexOf(':');
+        return java.net.URLDecoder.decode(colon < 0 ? info : info.substring(0, colon),
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static Duration connectTimeout(Duration commandTimeout) {

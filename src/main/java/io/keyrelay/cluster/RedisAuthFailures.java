@@ -44,7 +44,8 @@ public final class RedisAuthFailures implements AuthFailureStore {
     private static final Redis.Script BAN = Redis.Script.of("""
             redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
             redis.call('DEL', KEYS[1])
-            redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[1])
+            -- pcall: a Redis user without the channel's permission still bans; the nodes then ask at each check
+            redis.pcall('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[1])
             return 1
             """);
     /** Before the ban itself, so a node that subscribes after the announcement finds the ban in the list. */

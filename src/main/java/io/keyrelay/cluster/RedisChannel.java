@@ -1,6 +1,8 @@
 package io.keyrelay.cluster;
 
+import io.keyrelay.text.LogText;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -16,26 +18,42 @@ import org.slf4j.LoggerFactory;
  * Redis.
  *
  * <p>Every {@link #TICK} the listening connection is checked: made (with {@code SUBSCRIBE}, then the caller's
- * catch-up read of what was published before) if it is missing or closed, else sent a {@code PING}. Redis answers a
- * subscriber's PING after every message it had queued to it, so an answered PING proves that everything published
- * before Redis read it has arrived. The channel is current for {@link #TRUST} after the PING that was answered last
- * was sent; a connection cut, silent, or slow, or Redis down, makes it not current within that time at most.
+ * catch-up read of what was published before) if it is missing or closed; and then this node publishes a heartbeat
+ * of its own on the channel (one PUBLISH per tick; the other listeners ignore it). Redis delivers what is published
+ * on a channel in the order it runs the PUBLISH commands, so hearing its own heartbeat proves this node has heard
+ * everything published before Redis ran that one, and that the subscription really is there (a SUBSCRIBE that an ACL
+ * refused is not always reported). The channel is current for {@link #TRUST} after the heartbeat heard last was
+ * sent: a connection cut, silent, or slow, or Redis down, makes it not current within that time at most. A
+ * subscription that fails is tried again after 0.5 s, doubling to 30 s while it keeps failing.
  */
 public final class RedisChannel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisChannel.class);
     static final Duration TICK = Duration.ofMillis(500);
-    /** How long an answered PING vouches for the channel: two ticks and a margin for a slow answer. */
+    /** How long a heartbeat heard vouches for the channel: two ticks and a margin for a slow one. */
     public static final Duration TRUST = Duration.ofMillis(1500);
+    /** What starts a heartbeat; nothing else published on a keyrelay channel starts so. */
+    private static final String HEARTBEAT = "~heartbeat ";
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     private final Redis redis;
     private final RedisClient client;
     private final String channel;
     private final Consumer<String> onMessage;
     private final Predicate<RedisCommands<String, String>> catchUp;
+    private final String self = java.util.UUID.randomUUID().toString();
     private volatile StatefulRedisPubSubConnection<String, String> connection;
+    /** Bumped for each new connection: what an earlier one still delivers vouches for nothing. */
+    private volatile int generation;
+    /** True once the current connection's catch-up read is done. */
+    private volatile boolean caughtUp;
     /** System.nanoTime() until which the channel is current; 0: not current. */
     private volatile long currentUntil;
     private volatile boolean warned;
+    private volatile long subscribedAt;
+    private volatile long heardAt;
+    /** After a failed subscription: when to try again, and how long to wait after the next failure. */
+    private volatile long retryAt;
+    private volatile Duration backoff = TICK;
 
     RedisChannel(Redis redis, RedisClient client, String channel, Consumer<String> onMessage,
             Predicate<RedisCommands<String, String>> catchUp) {
@@ -52,31 +70,29 @@ public final class RedisChannel implements AutoCloseable {
         return until != 0 && System.nanoTime() - until < 0;
     }
 
-    /** One check: (re)subscribe and catch up, or PING; run every {@link #TICK} by {@link Redis}'s probe thread. */
+    /** One check: (re)subscribe and catch up if need be, then a heartbeat; run every {@link #TICK} by the probe. */
     void tick() {
         if (!redis.up()) {
             currentUntil = 0;
             return;
         }
         StatefulRedisPubSubConnection<String, String> c = connection;
-        long sent = System.nanoTime();
         try {
             if (c == null || !c.isOpen()) {
                 currentUntil = 0;
-                if (c != null) {
-                    c.closeAsync();
+                caughtUp = false;
+                if (System.nanoTime() - retryAt < 0) {
+                    return; // backing off after a refused subscription
                 }
+                close(c);
+                int gen = ++generation;
                 c = client.connectPubSub();
                 connection = c;
                 c.addListener(new RedisPubSubAdapter<>() {
                     @Override
                     public void message(String ch, String message) {
                         if (channel.equals(ch)) {
-                            try {
-                                onMessage.accept(message);
-                            } catch (RuntimeException e) {
-                                log.warn("Redis channel {}: a notice not understood: {}", channel, e.toString());
-                            }
+                            heard(gen, message);
                         }
                     }
                 });
@@ -84,27 +100,74 @@ public final class RedisChannel implements AutoCloseable {
                 // Subscribed first, then the read: what is published in between is heard, or read, or both.
                 Boolean read = redis.call("catch up on " + channel, catchUp::test);
                 if (read == null || !read) {
-                    c.closeAsync(); // not current: the next tick subscribes and reads again
+                    close(c); // not current: the next tick subscribes and reads again
                     return;
                 }
-            } else {
-                c.sync().ping();
+                caughtUp = true;
+                subscribedAt = System.nanoTime();
+            } else if (System.nanoTime() - Math.max(heardAt, subscribedAt) > 2 * TRUST.toNanos()) {
+                // Open, but its own heartbeats have not come back for a while: a dead connection that nothing
+                // closed, or a subscription that is not there. Made afresh after the backoff.
+                currentUntil = 0;
+                close(c);
+                connection = null;
+                retryAt = System.nanoTime() + backoff.toNanos();
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                return;
             }
-            currentUntil = sent + TRUST.toNanos();
-            if (warned) {
-                warned = false;
-                log.info("Redis channel {}: listening again", channel);
+            String beat = HEARTBEAT + self + " " + System.nanoTime();
+            String refused = redis.call("heartbeat on " + channel, r -> {
+                try {
+                    r.publish(channel, beat);
+                    return "";
+                } catch (RedisCommandExecutionException e) { // Redis answered: up, but this is not allowed
+                    return e.getMessage();
+                }
+            });
+            if (!current() && System.nanoTime() - subscribedAt > TRUST.toNanos() && !warned) {
+                warned = true;
+                log.warn("Redis channel {}: this node does not hear its own heartbeat{}; asking Redis at each check"
+                        + " instead (does the Redis user have the channel?)", channel,
+                        refused == null || refused.isEmpty() ? "" : " (" + LogText.quote(refused) + ")");
             }
         } catch (RuntimeException e) {
             currentUntil = 0;
-            if (c != null) {
-                c.closeAsync(); // made afresh, with a catch-up, on the next tick
-            }
+            close(c); // made afresh, with a catch-up, after the backoff
+            retryAt = System.nanoTime() + backoff.toNanos();
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
             if (!warned) {
                 warned = true;
                 log.warn("Redis channel {}: not listening ({}); asking Redis instead until it is back", channel,
                         e.toString());
             }
+        }
+    }
+
+    private void heard(int gen, String message) {
+        if (!message.startsWith(HEARTBEAT)) {
+            try {
+                onMessage.accept(message);
+            } catch (RuntimeException e) {
+                log.warn("Redis channel {}: a notice not understood: {}", channel, e.toString());
+            }
+            return;
+        }
+        String rest = message.substring(HEARTBEAT.length());
+        if (gen != generation || !caughtUp || !rest.startsWith(self + " ")) {
+            return; // another node's, or heard on a connection since replaced
+        }
+        currentUntil = Long.parseLong(rest.substring(self.length() + 1)) + TRUST.toNanos();
+        heardAt = System.nanoTime();
+        backoff = TICK;
+        if (warned) {
+            warned = false;
+            log.info("Redis channel {}: listening again", channel);
+        }
+    }
+
+    private static void close(StatefulRedisPubSubConnection<String, String> c) {
+        if (c != null && c.isOpen()) {
+            c.closeAsync();
         }
     }
 

@@ -331,6 +331,42 @@ class RedisCountersIT {
         assertThat(nodeA.fallbacks() + nodeB.fallbacks()).isZero();
     }
 
+    /**
+     * A Redis user without the notice channel (Redis 7 gives new ACL users none): bans still hold across the nodes,
+     * Redis is not counted as down, and each check asks Redis (one GET) since nothing is heard.
+     */
+    @Test
+    void aRedisUserWithoutTheChannel_stillBansAcrossNodes_askingAtEachCheck() throws Exception {
+        assertThat(server.cli("ACL", "SETUSER", "relay", "on", ">relay-pw", "~*", "+@all", "resetchannels"))
+                .contains("OK");
+        String url = server.url().replace("redis://", "redis://relay@");
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        try (Redis a = Redis.start(new RelayConfig.Redis(url, "relay-pw", Duration.ofSeconds(1)));
+                Redis b = Redis.start(new RelayConfig.Redis(url, "relay-pw", Duration.ofSeconds(1)))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.up() && b.up());
+            RedisAuthFailures storeA = new RedisAuthFailures(a, AuthThrottle.onThisNode(limits, clock), clock);
+            AuthThrottle onA = new AuthThrottle(limits, clock, d -> { }, storeA);
+            AuthThrottle onB = new AuthThrottle(limits, clock, d -> { },
+                    new RedisAuthFailures(b, AuthThrottle.onThisNode(limits, clock), clock));
+            // It subscribes (or believes it does) and publishes heartbeats, which Redis refuses: it hears none.
+            Thread.sleep(RedisChannel.TRUST.toMillis() + 2 * RedisChannel.TICK.toMillis());
+            assertThat(storeA.noticesCurrent()).isFalse();
+            InetAddress guesser = InetAddress.getByName("10.4.0." + (1 + (int) (Math.random() * 200)));
+            long gets = calls("get");
+            assertThat(onA.isBanned(guesser)).isFalse();
+            assertThat(calls("get") - gets).as("asked Redis").isEqualTo(1);
+            for (int i = 0; i < 4; i++) {
+                onB.failed(guesser, "guess-" + i);
+            }
+            assertThat(onB.failed(guesser, "guess-4")).isEqualTo(AuthThrottle.Outcome.BANNED);
+            assertThat(onA.isBanned(guesser)).as("read from Redis").isTrue();
+            assertThat(a.up() && b.up()).isTrue();
+            assertThat(a.fallbacks() + b.fallbacks()).isZero();
+        }
+    }
+
     /** A connection Redis drops is replaced by the probe (Lettuce does not reconnect, so it re-sends nothing). */
     @Test
     void aConnectionRedisDrops_isReplaced_andCountingInRedisResumes() {
