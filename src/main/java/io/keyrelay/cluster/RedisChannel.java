@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every {@link #TICK} the listening connection is checked: made (with {@code SUBSCRIBE}, then the caller's
  * catch-up read of what was published before) if it is missing or closed; and then this node publishes a heartbeat
- * of its own on the channel (one PUBLISH per tick; the other listeners ignore it). Redis delivers what is published
+ * of its own on the channel, on that connection (one PUBLISH per tick; the other listeners ignore it). Redis delivers what is published
  * on a channel in the order it runs the PUBLISH commands, so hearing its own heartbeat proves this node has heard
  * everything published before Redis ran that one, and that the subscription really is there (a SUBSCRIBE that an ACL
  * refused is not always reported). The channel is current for {@link #TRUST} after the heartbeat heard last was
@@ -115,20 +115,20 @@ public final class RedisChannel implements AutoCloseable {
                 backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
                 return;
             }
+            // On the listening connection itself (RESP3 allows any command there): a slow heartbeat must not count
+            // Redis as down for the counters, which use the other connection.
             String beat = HEARTBEAT + self + " " + System.nanoTime();
-            String refused = redis.call("heartbeat on " + channel, r -> {
-                try {
-                    r.publish(channel, beat);
-                    return "";
-                } catch (RedisCommandExecutionException e) { // Redis answered: up, but this is not allowed
-                    return e.getMessage();
-                }
-            });
+            String refused = "";
+            try {
+                c.sync().publish(channel, beat);
+            } catch (RedisCommandExecutionException e) { // Redis answered, but will not take it (an ACL, RESP2)
+                refused = e.getMessage();
+            }
             if (!current() && System.nanoTime() - subscribedAt > TRUST.toNanos() && !warned) {
                 warned = true;
                 log.warn("Redis channel {}: this node does not hear its own heartbeat{}; asking Redis at each check"
                         + " instead (does the Redis user have the channel?)", channel,
-                        refused == null || refused.isEmpty() ? "" : " (" + LogText.quote(refused) + ")");
+                        refused.isEmpty() ? "" : " (" + LogText.quote(refused) + ")");
             }
         } catch (RuntimeException e) {
             currentUntil = 0;
