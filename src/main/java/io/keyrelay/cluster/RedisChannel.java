@@ -175,7 +175,7 @@ public final class RedisChannel implements AutoCloseable {
     public void close() {
         currentUntil = 0;
         StatefulRedisPubSubConnection<String, String> c = connection;
-        if (c != null) {
+        if (c != null && c.isOpen()) {
             c.close();
         }
     }
