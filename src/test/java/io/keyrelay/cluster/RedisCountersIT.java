@@ -423,11 +423,52 @@ class RedisCountersIT {
         }
     }
 
+    /**
+     * The bound on trusting what a node has heard: its notice connection goes silent (open, but nothing comes back
+     * through it), and within {@link RedisChannel#TRUST} and a tick or two the node stops answering from memory and
+     * asks Redis, so a ban made meanwhile on another node holds there.
+     */
+    @Test
+    void aSilentNoticeConnection_isTrustedNoLongerThanTheBound_andBansAreReadFromRedisMeanwhile() throws Exception {
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        try (CuttingProxy proxy = new CuttingProxy(server.port());
+                Redis behind = Redis.start(new RelayConfig.Redis("redis://127.0.0.1:" + proxy.port(), "",
+                        Duration.ofSeconds(1)))) {
+            await().atMost(Duration.ofSeconds(10)).until(behind::up); // its first connection: the counters'
+            RedisAuthFailures store = new RedisAuthFailures(behind, AuthThrottle.onThisNode(limits, clock), clock);
+            AuthThrottle here = new AuthThrottle(limits, clock, d -> { }, store);
+            AuthThrottle elsewhere = new AuthThrottle(limits, clock, d -> { },
+                    new RedisAuthFailures(nodeB, AuthThrottle.onThisNode(limits, clock), clock));
+            await().atMost(Duration.ofSeconds(10)).until(store::noticesCurrent);
+
+            proxy.swallowAnswersFrom(1); // the notice connection, and any made after it, hear nothing
+            long t0 = System.nanoTime();
+            await().atMost(RedisChannel.TRUST.multipliedBy(3)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> !store.noticesCurrent());
+            long lapsed = (System.nanoTime() - t0) / 1_000_000;
+            System.out.printf("RedisCountersIT: a silent notice connection stopped being trusted after %d ms"
+                    + " (bound %d ms and a tick)%n", lapsed, RedisChannel.TRUST.toMillis());
+            InetAddress guesser = InetAddress.getByName("10.5.0." + (1 + (int) (Math.random() * 200)));
+            for (int i = 0; i < 5; i++) {
+                elsewhere.failed(guesser, "guess-" + i);
+            }
+            long gets = calls("get");
+            assertThat(here.isBanned(guesser)).as("read from Redis, not heard").isTrue();
+            assertThat(calls("get") - gets).isEqualTo(1);
+            assertThat(behind.up()).isTrue();
+        }
+    }
+
     /** A TCP proxy to Redis that can swallow Redis's answers and cut every connection. */
     private static final class CuttingProxy implements AutoCloseable {
         private final java.net.ServerSocket listener;
         private final List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.atomic.AtomicInteger accepted =
+                new java.util.concurrent.atomic.AtomicInteger();
         private volatile boolean swallow;
+        private volatile int swallowFrom = Integer.MAX_VALUE;
 
         CuttingProxy(int redisPort) throws java.io.IOException {
             listener = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -438,8 +479,9 @@ class RedisCountersIT {
                         java.net.Socket upstream = new java.net.Socket(InetAddress.getLoopbackAddress(), redisPort);
                         open.add(client);
                         open.add(upstream);
-                        Thread.ofVirtual().start(() -> pump(client, upstream, false));
-                        Thread.ofVirtual().start(() -> pump(upstream, client, true));
+                        int index = accepted.getAndIncrement();
+                        Thread.ofVirtual().start(() -> pump(client, upstream, -1));
+                        Thread.ofVirtual().start(() -> pump(upstream, client, index));
                     } catch (java.io.IOException e) {
                         return;
                     }
@@ -455,6 +497,11 @@ class RedisCountersIT {
             swallow = on;
         }
 
+        /** Swallows Redis's answers on the connections made from the {@code index}th on (0: the first). */
+        void swallowAnswersFrom(int index) {
+            swallowFrom = index;
+        }
+
         void cut() {
             open.forEach(s -> {
                 try {
@@ -466,12 +513,13 @@ class RedisCountersIT {
             open.clear();
         }
 
-        private void pump(java.net.Socket from, java.net.Socket to, boolean answers) {
+        /** Copies {@code from} to {@code to}; {@code answers} is the connection's index for Redis's side, else -1. */
+        private void pump(java.net.Socket from, java.net.Socket to, int answers) {
             byte[] buf = new byte[8192];
             try {
                 int n;
                 while ((n = from.getInputStream().read(buf)) > 0) {
-                    if (!(answers && swallow)) {
+                    if (answers < 0 || !(swallow || answers >= swallowFrom)) {
                         to.getOutputStream().write(buf, 0, n);
                     }
                 }
