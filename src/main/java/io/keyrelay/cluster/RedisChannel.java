@@ -19,12 +19,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every {@link #TICK} the listening connection is checked: made (with {@code SUBSCRIBE}, then the caller's
  * catch-up read of what was published before) if it is missing or closed; and then this node publishes a heartbeat
- * of its own on the channel, on that connection (one PUBLISH per tick; the other listeners ignore it). Redis delivers what is published
- * on a channel in the order it runs the PUBLISH commands, so hearing its own heartbeat proves this node has heard
- * everything published before Redis ran that one, and that the subscription really is there (a SUBSCRIBE that an ACL
- * refused is not always reported). The channel is current for {@link #TRUST} after the heartbeat heard last was
- * sent: a connection cut, silent, or slow, or Redis down, makes it not current within that time at most. A
- * subscription that fails is tried again after 0.5 s, doubling to 30 s while it keeps failing.
+ * of its own on the channel, on that connection (one PUBLISH per tick; the other listeners ignore it). Redis
+ * delivers what is published on a channel in the order it runs the PUBLISH commands, so hearing its own heartbeat
+ * proves this node has heard everything published before Redis ran that one, and that the subscription really is
+ * there. The channel is current for {@link #TRUST} after the heartbeat heard last was sent: a connection cut,
+ * silent, or slow, or Redis down, makes it not current within that time at most. A connection whose heartbeats have
+ * not come back for twice that is replaced; a subscription that fails is tried again after 0.5 s, doubling to 30 s
+ * while it keeps failing.
  */
 public final class RedisChannel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisChannel.class);
