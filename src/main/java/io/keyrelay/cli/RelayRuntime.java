@@ -173,9 +173,10 @@ public final class RelayRuntime implements AutoCloseable {
                     ? push(serverTls(config.smtp().tls()).watch(config.smtp().tlsReloadInterval())) : null;
             SSLContext tls = serverTls == null ? null : serverTls.context();
             // One throttle for SMTP AUTH and the admin API/console: the same keys can be guessed on either.
-            AuthThrottle throttle = redis == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
-                    : new AuthThrottle(config.authLimits(), clock, Thread::sleep, new RedisAuthFailures(redis,
-                            AuthThrottle.onThisNode(config.authLimits(), clock), clock));
+            RedisAuthFailures sharedBans = redis == null ? null : new RedisAuthFailures(redis,
+                    AuthThrottle.onThisNode(config.authLimits(), clock), clock);
+            AuthThrottle throttle = sharedBans == null ? new AuthThrottle(config.authLimits(), clock, Thread::sleep)
+                    : new AuthThrottle(config.authLimits(), clock, Thread::sleep, sharedBans);
             DkimSigner signer = DkimSigner.preferred(clock);
             directory = push(new DomainDirectory(domains, signer));
             if (changes == null) {
@@ -198,6 +199,7 @@ public final class RelayRuntime implements AutoCloseable {
             }
             if (redis != null) {
                 metrics.watch(redis);
+                metrics.watch(sharedBans);
             }
             if (serverTls != null) {
                 Gauge.builder("keyrelay.tls.certificate.expiry", serverTls,

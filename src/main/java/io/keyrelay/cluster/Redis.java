@@ -8,7 +8,6 @@ import io.keyrelay.text.LogText;
 import io.keyrelay.tls.TlsContexts;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
@@ -40,6 +39,11 @@ import org.slf4j.LoggerFactory;
  * callers count on this node instead ({@link #fallbacks()} counts how often). A probe checks every second with
  * PING, and the first that answers marks it up again (one line in the log). While it is down, a command that
  * Lettuce cannot send is refused at once rather than queued ({@code REJECT_COMMANDS}), so nothing piles up.
+ *
+ * <p>Commands run at most once: what was in flight when a connection broke fails (and is counted on this node), it
+ * is never sent again on a new connection; the probe replaces a broken connection. A command that timed out may
+ * still have run in Redis; the node then counts it on its own as well, which errs toward refusing, never toward
+ * letting more through.
  */
 public final class Redis implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Redis.class);
@@ -55,16 +59,15 @@ public final class Redis implements AutoCloseable {
     private volatile boolean up;
     private volatile String downReason = "not connected yet";
     private final java.util.List<Script> scripts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<RedisChannel> channels = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Redis(RelayConfig.Redis config) {
         this.where = Secrets.maskUrl(config.url());
         this.timeout = config.timeout();
         RedisURI uri = RedisURI.create(config.url());
         if (!config.password().isEmpty()) {
-            RedisCredentials given = uri.getCredentialsProvider() == null ? null
-                    : uri.getCredentialsProvider().resolveCredentials().block();
-            String user = given != null && given.hasUsername() ? given.getUsername() : null; // redis://user@host
-            uri.setCredentialsProvider(new StaticCredentialsProvider(user, config.password().toCharArray()));
+            uri.setCredentialsProvider(new StaticCredentialsProvider(user(config.url()),
+                    config.password().toCharArray()));
         }
         uri.setTimeout(connectTimeout(timeout)); // the connection's handshake; commands get cluster.redis.timeout
         this.client = RedisClient.create(uri);
@@ -78,7 +81,11 @@ public final class Redis implements AutoCloseable {
             options.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(config.caFile().toFile()).build());
         }
         client.setOptions(options
-                .autoReconnect(true)
+                // At most once: a script Redis ran whose answer was lost with the connection (a message counted, a
+                // failure recorded) must not be sent again. REJECT_COMMANDS already fails what was in flight when a
+                // connection breaks (RedisCountersIT shows it with either setting); without auto-reconnect no client
+                // version can re-send it either: the probe makes the new connection.
+                .autoReconnect(false)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())
                 .build());
@@ -87,6 +94,21 @@ public final class Redis implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * The user name in {@code url} ({@code redis://relay@host}, or {@code redis://relay:…@host}), null if none. Lettuce
+     * reads a lone {@code relay@} as a password (Redis's old form), so with {@code cluster.redis.password} set the user
+     * is taken from the URL here.
+     */
+    static String user(String url) {
+        String info = java.net.URI.create(url).getRawUserInfo();
+        if (info == null || info.isEmpty() || info.startsWith(":")) {
+            return null;
+        }
+        int colon = info.indexOf(':');
+        return java.net.URLDecoder.decode(colon < 0 ? info : info.substring(0, colon),
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static Duration connectTimeout(Duration commandTimeout) {
@@ -108,7 +130,21 @@ public final class Redis implements AutoCloseable {
         }
         r.probe.scheduleWithFixedDelay(r::probeIfDown, PROBE_EVERY.toMillis(), PROBE_EVERY.toMillis(),
                 TimeUnit.MILLISECONDS);
+        r.probe.scheduleWithFixedDelay(() -> r.channels.forEach(RedisChannel::tick), 0,
+                RedisChannel.TICK.toMillis(), TimeUnit.MILLISECONDS);
         return r;
+    }
+
+    /**
+     * Listens on the pub/sub {@code channel}, on a connection of its own: each message is given to {@code onMessage}
+     * (on Lettuce's thread: keep it short), and after every (re)subscription {@code catchUp} reads what was published
+     * before (true when it could). {@link RedisChannel#current()} says whether the channel can be trusted now.
+     */
+    public RedisChannel listen(String channel, java.util.function.Consumer<String> onMessage,
+            java.util.function.Predicate<RedisCommands<String, String>> catchUp) {
+        RedisChannel c = new RedisChannel(this, client, channel, onMessage, catchUp);
+        channels.add(c);
+        return c;
     }
 
     /**
@@ -118,6 +154,11 @@ public final class Redis implements AutoCloseable {
     public <T> T call(String what, Function<RedisCommands<String, String>, T> op) {
         StatefulRedisConnection<String, String> c = connection;
         if (!up || c == null) {
+            fallbacks.incrementAndGet();
+            return null;
+        }
+        if (!c.isOpen()) {
+            down(what, new IllegalStateException("connection closed"));
             fallbacks.incrementAndGet();
             return null;
         }
@@ -209,7 +250,10 @@ public final class Redis implements AutoCloseable {
     private void check() {
         try {
             StatefulRedisConnection<String, String> c = connection;
-            if (c == null) {
+            if (c == null || !c.isOpen()) {
+                if (c != null) {
+                    c.closeAsync();
+                }
                 c = client.connect();
                 connection = c;
             }
@@ -233,6 +277,7 @@ public final class Redis implements AutoCloseable {
     @Override
     public void close() {
         probe.shutdownNow();
+        channels.forEach(RedisChannel::close);
         StatefulRedisConnection<String, String> c = connection;
         if (c != null) {
             c.close();

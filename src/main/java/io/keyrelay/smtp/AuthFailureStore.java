@@ -21,7 +21,9 @@ public interface AuthFailureStore {
      * Records that {@code bucket} presented the wrong secret {@code fingerprint} at {@code now}, and answers how many
      * distinct fingerprints it has presented within {@code window} before {@code now} (strictly: one presented
      * exactly {@code window} ago no longer counts), this one included. The same fingerprint again only refreshes its
-     * time: a client retrying one stale key counts one, however often it retries.
+     * time: a client retrying one stale key counts one, however often it retries. A shared store answers -1, and
+     * records nothing, when it finds {@code bucket} banned already (by another node, whose ban this one may not have
+     * heard of yet).
      */
     int recordFailure(String bucket, String fingerprint, Instant now, Duration window);
 

@@ -106,6 +106,9 @@ public final class AuthThrottle {
             return Outcome.BANNED;
         }
         int distinct = store.recordFailure(bucket, fingerprint(secret), now, limits.window());
+        if (distinct < 0) {
+            return Outcome.BANNED; // banned already, which a shared store learns as it counts
+        }
         if (distinct >= limits.failures()) {
             store.ban(bucket, now.plus(limits.ban()));
             return Outcome.BANNED;

@@ -205,6 +205,13 @@ public final class RelayMetrics {
                 .description("Times Redis became unreachable (or was at start)").register(registry);
     }
 
+    /** Whether this node answers ban checks from the bans it has heard of, without asking Redis. */
+    public void watch(io.keyrelay.cluster.RedisAuthFailures bans) {
+        Gauge.builder("keyrelay.redis.ban.notices.current", bans, b -> b.noticesCurrent() ? 1 : 0)
+                .description("1 while this node hears every ban announced through Redis and answers ban checks"
+                        + " without a round trip, 0 while it asks Redis at each check").register(registry);
+    }
+
     public int activeSessions() {
         return activeSessions.get();
     }

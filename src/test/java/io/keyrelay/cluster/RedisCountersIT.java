@@ -171,7 +171,10 @@ class RedisCountersIT {
         assertThat(store.bannedUntil(bucket, clock.instant())).isEmpty();
         store.ban(bucket, clock.instant().plus(Duration.ofMinutes(15)));
         assertThat(store.bannedUntil(bucket, clock.instant())).contains(clock.instant().plus(Duration.ofMinutes(15)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
-        assertThat(store.recordFailure(bucket, "f4", clock.instant(), window)).as("a ban starts the count afresh")
+        assertThat(store.recordFailure(bucket, "f4", clock.instant(), window)).as("banned: -1, nothing counted")
+                .isEqualTo(-1);
+        redis.call("end the ban", c -> c.del("keyrelay:auth:{" + bucket + "}:b")); // as its expiry would
+        assertThat(store.recordFailure(bucket, "f5", clock.instant(), window)).as("a ban starts the count afresh")
                 .isEqualTo(1);
     }
 
@@ -262,6 +265,279 @@ class RedisCountersIT {
             assertThat(foreign.up()).as("a certificate from another CA is refused").isFalse();
             assertThat(foreign.downReason()).isNotBlank();
         }
+    }
+
+    /**
+     * The cost rule for the AUTH throttle: a session (a connection and an AUTH, each asking whether the address is
+     * banned) from an address without recent failures costs no round trip, counted by Redis itself ({@code INFO
+     * commandstats}); a failed AUTH costs one script, a ban two more. A ban made on B is heard on A within
+     * {@link RedisChannel#TRUST} (in practice milliseconds) without A asking; a node that starts listening later
+     * reads the bans in force; and a cut notice connection is made again by itself and heard on again.
+     */
+    @Test
+    void banChecks_costNoRoundTrip_aBanOnOneNodeIsHeardOnTheOther_aLateNodeCatchesUp_andACutListenerComesBack()
+            throws Exception {
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        RedisAuthFailures storeA = new RedisAuthFailures(nodeA, AuthThrottle.onThisNode(limits, clock), clock);
+        RedisAuthFailures storeB = new RedisAuthFailures(nodeB, AuthThrottle.onThisNode(limits, clock), clock);
+        AuthThrottle a = new AuthThrottle(limits, clock, d -> { }, storeA);
+        AuthThrottle b = new AuthThrottle(limits, clock, d -> { }, storeB);
+        await().atMost(Duration.ofSeconds(10)).until(() -> storeA.noticesCurrent() && storeB.noticesCurrent());
+
+        long before = lookups();
+        for (int i = 0; i < 100; i++) {
+            InetAddress client = InetAddress.getByName("10.1." + (i / 250) + "." + (1 + i % 250));
+            assertThat(a.isBanned(client)).isFalse(); // at the connection
+            assertThat((i % 2 == 0 ? a : b).isBanned(client)).isFalse(); // at AUTH
+        }
+        assertThat(lookups() - before).as("round trips for 100 sessions of addresses without failures").isZero();
+
+        InetAddress guesser = InetAddress.getByName("10.2.0." + (1 + (int) (Math.random() * 200)));
+        long evalsha = calls("evalsha");
+        for (int i = 0; i < 4; i++) {
+            assertThat(b.failed(guesser, "guess-" + i)).isEqualTo(AuthThrottle.Outcome.COUNTED);
+        }
+        assertThat(calls("evalsha") - evalsha).as("one script per failed AUTH").isEqualTo(4);
+        assertThat(b.failed(guesser, "guess-4")).isEqualTo(AuthThrottle.Outcome.BANNED);
+        assertThat(calls("evalsha") - evalsha).as("and two for the ban").isEqualTo(7);
+        long gets = calls("get");
+        await().atMost(RedisChannel.TRUST).pollInterval(Duration.ofMillis(5)).until(() -> a.isBanned(guesser));
+        assertThat(a.bannedUntil(guesser)).isEqualTo(b.bannedUntil(guesser));
+        assertThat(calls("get") - gets).as("A heard of the ban; it did not ask").isZero();
+        // A wrong key on A is refused as banned by the count itself, whatever A has heard.
+        assertThat(a.failed(guesser, "guess-5")).isEqualTo(AuthThrottle.Outcome.BANNED);
+
+        // A node that was not listening when the ban was announced reads it when it starts to.
+        try (Redis nodeC = Redis.start(redisConfig())) {
+            RedisAuthFailures storeC = new RedisAuthFailures(nodeC, AuthThrottle.onThisNode(limits, clock), clock);
+            await().atMost(Duration.ofSeconds(10)).until(storeC::noticesCurrent);
+            long getsBefore = calls("get");
+            assertThat(new AuthThrottle(limits, clock, d -> { }, storeC).isBanned(guesser)).isTrue();
+            assertThat(calls("get") - getsBefore).isZero();
+        }
+
+        // Notice connections cut: each node subscribes again by itself, and hears the next ban.
+        long subscribes = calls("subscribe");
+        server.cli("CLIENT", "KILL", "TYPE", "pubsub");
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls("subscribe") - subscribes >= 2
+                && storeA.noticesCurrent() && storeB.noticesCurrent());
+        InetAddress second = InetAddress.getByName("10.3.0." + (1 + (int) (Math.random() * 200)));
+        for (int i = 0; i < 5; i++) {
+            b.failed(second, "other-" + i);
+        }
+        await().atMost(RedisChannel.TRUST).pollInterval(Duration.ofMillis(5)).until(() -> a.isBanned(second));
+        assertThat(nodeA.fallbacks() + nodeB.fallbacks()).isZero();
+    }
+
+    /**
+     * A Redis user without the notice channel (Redis 7 gives new ACL users none): bans still hold across the nodes,
+     * Redis is not counted as down, and each check asks Redis (one GET) since nothing is heard.
+     */
+    @Test
+    void aRedisUserWithoutTheChannel_stillBansAcrossNodes_askingAtEachCheck() throws Exception {
+        assertThat(server.cli("ACL", "SETUSER", "relay", "on", ">relay-pw", "~*", "+@all", "resetchannels"))
+                .contains("OK");
+        String url = server.url().replace("redis://", "redis://relay@");
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        try (Redis a = Redis.start(new RelayConfig.Redis(url, "relay-pw", Duration.ofSeconds(1)));
+                Redis b = Redis.start(new RelayConfig.Redis(url, "relay-pw", Duration.ofSeconds(1)))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.up() && b.up());
+            RedisAuthFailures storeA = new RedisAuthFailures(a, AuthThrottle.onThisNode(limits, clock), clock);
+            AuthThrottle onA = new AuthThrottle(limits, clock, d -> { }, storeA);
+            AuthThrottle onB = new AuthThrottle(limits, clock, d -> { },
+                    new RedisAuthFailures(b, AuthThrottle.onThisNode(limits, clock), clock));
+            // It subscribes (or believes it does) and publishes heartbeats, which Redis refuses: it hears none.
+            Thread.sleep(RedisChannel.TRUST.toMillis() + 2 * RedisChannel.TICK.toMillis());
+            assertThat(storeA.noticesCurrent()).isFalse();
+            InetAddress guesser = InetAddress.getByName("10.4.0." + (1 + (int) (Math.random() * 200)));
+            long gets = calls("get");
+            assertThat(onA.isBanned(guesser)).isFalse();
+            assertThat(calls("get") - gets).as("asked Redis").isEqualTo(1);
+            for (int i = 0; i < 4; i++) {
+                onB.failed(guesser, "guess-" + i);
+            }
+            assertThat(onB.failed(guesser, "guess-4")).isEqualTo(AuthThrottle.Outcome.BANNED);
+            assertThat(onA.isBanned(guesser)).as("read from Redis").isTrue();
+            assertThat(a.up() && b.up()).isTrue();
+            assertThat(a.fallbacks() + b.fallbacks()).isZero();
+        }
+    }
+
+    /** A connection Redis drops is replaced by the probe (Lettuce does not reconnect, so it re-sends nothing). */
+    @Test
+    void aConnectionRedisDrops_isReplaced_andCountingInRedisResumes() {
+        MessageLimiter a = limiter(nodeA);
+        String key = "k-" + UUID.randomUUID();
+        assertThat(a.admit(key, limits(100, 0))).isInstanceOf(Reservation.class);
+        server.cli("CLIENT", "KILL", "TYPE", "normal");
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            a.admit(key, limits(100, 0)); // counted on this node until the probe has a new connection
+            return !nodeA.up() || nodeA.fallbacks() > 0;
+        });
+        await().atMost(Duration.ofSeconds(10)).until(nodeA::up);
+        RedisMessageCounters counters = new RedisMessageCounters(nodeA);
+        long today = Math.floorDiv(Instant.now().getEpochSecond(), 86_400L);
+        SendingLimits daily = limits(0, 100);
+        long fallbacks = nodeA.fallbacks();
+        assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+        assertThat(counters.countedOn(key, today)).as("counted in Redis again").isEqualTo(1);
+        assertThat(nodeA.fallbacks()).isEqualTo(fallbacks);
+    }
+
+    /**
+     * A script that Redis ran but whose answer was lost with its connection runs once: Lettuce's auto-reconnect would
+     * re-send it on the new connection (at least once) and count the message twice. Here a proxy between the node
+     * and Redis swallows the answer to one count, then cuts the connection.
+     */
+    @Test
+    void aCountWhoseAnswerIsLostWithTheConnection_isNotSentAgain() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(server.port());
+                Redis behind = Redis.start(new RelayConfig.Redis("redis://127.0.0.1:" + proxy.port(), "",
+                        Duration.ofSeconds(3)))) {
+            await().atMost(Duration.ofSeconds(10)).until(behind::up);
+            MessageLimiter a = limiter(behind);
+            RedisMessageCounters direct = new RedisMessageCounters(nodeA);
+            String key = "k-" + UUID.randomUUID();
+            long today = Math.floorDiv(Instant.now().getEpochSecond(), 86_400L);
+            SendingLimits daily = limits(0, 100);
+            assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+            assertThat(direct.countedOn(key, today)).isEqualTo(1);
+
+            proxy.swallowAnswers(true);
+            java.util.concurrent.CompletableFuture<Admission> second =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> a.admit(key, daily));
+            await().atMost(Duration.ofSeconds(5)).until(() -> direct.countedOn(key, today) == 2); // Redis ran it
+            proxy.swallowAnswers(false);
+            proxy.cut();
+            assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("counted on the node instead")
+                    .isInstanceOf(Reservation.class);
+            await().atMost(Duration.ofSeconds(10)).until(behind::up); // a new connection, through the proxy
+            Thread.sleep(500); // time for a re-sent command to arrive, if one were
+            assertThat(direct.countedOn(key, today)).as("the script ran once").isEqualTo(2);
+            assertThat(a.admit(key, daily)).isInstanceOf(Reservation.class);
+            assertThat(direct.countedOn(key, today)).as("counting in Redis again").isEqualTo(3);
+        }
+    }
+
+    /**
+     * The bound on trusting what a node has heard: its notice connection goes silent (open, but nothing comes back
+     * through it), and within {@link RedisChannel#TRUST} and a tick or two the node stops answering from memory and
+     * asks Redis, so a ban made meanwhile on another node holds there.
+     */
+    @Test
+    void aSilentNoticeConnection_isTrustedNoLongerThanTheBound_andBansAreReadFromRedisMeanwhile() throws Exception {
+        Clock clock = Clock.systemUTC();
+        RelayConfig.AuthLimits limits = new RelayConfig.AuthLimits(5, Duration.ofMinutes(5), Duration.ofMinutes(15),
+                Duration.ZERO, 1000);
+        try (CuttingProxy proxy = new CuttingProxy(server.port());
+                Redis behind = Redis.start(new RelayConfig.Redis("redis://127.0.0.1:" + proxy.port(), "",
+                        Duration.ofSeconds(1)))) {
+            await().atMost(Duration.ofSeconds(10)).until(behind::up); // its first connection: the counters'
+            RedisAuthFailures store = new RedisAuthFailures(behind, AuthThrottle.onThisNode(limits, clock), clock);
+            AuthThrottle here = new AuthThrottle(limits, clock, d -> { }, store);
+            AuthThrottle elsewhere = new AuthThrottle(limits, clock, d -> { },
+                    new RedisAuthFailures(nodeB, AuthThrottle.onThisNode(limits, clock), clock));
+            await().atMost(Duration.ofSeconds(10)).until(store::noticesCurrent);
+
+            proxy.swallowAnswersFrom(1); // the notice connection, and any made after it, hear nothing
+            long t0 = System.nanoTime();
+            await().atMost(RedisChannel.TRUST.multipliedBy(3)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> !store.noticesCurrent());
+            long lapsed = (System.nanoTime() - t0) / 1_000_000;
+            System.out.printf("RedisCountersIT: a silent notice connection stopped being trusted after %d ms"
+                    + " (bound %d ms and a tick)%n", lapsed, RedisChannel.TRUST.toMillis());
+            InetAddress guesser = InetAddress.getByName("10.5.0." + (1 + (int) (Math.random() * 200)));
+            for (int i = 0; i < 5; i++) {
+                elsewhere.failed(guesser, "guess-" + i);
+            }
+            long gets = calls("get");
+            assertThat(here.isBanned(guesser)).as("read from Redis, not heard").isTrue();
+            assertThat(calls("get") - gets).isEqualTo(1);
+            assertThat(behind.up()).isTrue();
+        }
+    }
+
+    /** A TCP proxy to Redis that can swallow Redis's answers and cut every connection. */
+    private static final class CuttingProxy implements AutoCloseable {
+        private final java.net.ServerSocket listener;
+        private final List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.atomic.AtomicInteger accepted =
+                new java.util.concurrent.atomic.AtomicInteger();
+        private volatile boolean swallow;
+        private volatile int swallowFrom = Integer.MAX_VALUE;
+
+        CuttingProxy(int redisPort) throws java.io.IOException {
+            listener = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        java.net.Socket client = listener.accept();
+                        java.net.Socket upstream = new java.net.Socket(InetAddress.getLoopbackAddress(), redisPort);
+                        open.add(client);
+                        open.add(upstream);
+                        int index = accepted.getAndIncrement();
+                        Thread.ofVirtual().start(() -> pump(client, upstream, -1));
+                        Thread.ofVirtual().start(() -> pump(upstream, client, index));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        void swallowAnswers(boolean on) {
+            swallow = on;
+        }
+
+        /** Swallows Redis's answers on the connections made from the {@code index}th on (0: the first). */
+        void swallowAnswersFrom(int index) {
+            swallowFrom = index;
+        }
+
+        void cut() {
+            open.forEach(s -> {
+                try {
+                    s.close();
+                } catch (java.io.IOException e) {
+                    // closing
+                }
+            });
+            open.clear();
+        }
+
+        /** Copies {@code from} to {@code to}; {@code answers} is the connection's index for Redis's side, else -1. */
+        private void pump(java.net.Socket from, java.net.Socket to, int answers) {
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = from.getInputStream().read(buf)) > 0) {
+                    if (answers < 0 || !(swallow || answers >= swallowFrom)) {
+                        to.getOutputStream().write(buf, 0, n);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // cut
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            cut();
+        }
+    }
+
+    /** Calls of the commands a ban check or a count can cost: GET, EVALSHA, EVAL. */
+    private long lookups() {
+        return calls("get") + calls("evalsha") + calls("eval");
     }
 
     /** Commands Redis has processed, less the INFO that asks. */

@@ -68,8 +68,9 @@ public final class Haproxy implements AutoCloseable {
 
     /**
      * One frontend, {@code name}, spreading connections round-robin over {@code nodes} with PROXY v2 headers, as in
-     * production: each node's {@code /readyz} is checked every 300 ms (a node that fails one check gets no new
-     * connection), and a connection that cannot reach its node is tried on another ({@code option redispatch}).
+     * production: each node's {@code /readyz} is checked every 300 ms, waiting up to 2 s for the answer (a node that
+     * fails one check gets no new connection), and a connection that cannot reach its node is tried on another
+     * ({@code option redispatch}).
      */
     public static Haproxy balanced(Path dir, String name, List<Node> nodes) {
         Path binary = Path.of("/usr/sbin/haproxy");
@@ -80,6 +81,7 @@ public final class Haproxy implements AutoCloseable {
                 defaults
                     mode tcp
                     timeout connect 2s
+                    timeout check 2s
                     timeout client 60s
                     timeout server 60s
                     retries 3
