@@ -52,14 +52,14 @@ public final class DeliveryWorkers implements AutoCloseable {
     private final Bounces bounces;
     private final String remoteMta;
     private final Handoff handoff;
-    /** First attempts that delivered everything, removed together ({@link GroupCommit}). */
-    private final GroupCommit<JdbcQueueStore.Done, Boolean> deliveries;
+    /** First attempts that delivered everything are removed in the group commits ({@link GroupCommit}). */
+    private final GroupCommit<JdbcQueueStore.Write, Object> writes;
 
     DeliveryWorkers(JdbcQueueStore store, Downstream downstream, RelayConfig.Queue config, Duration grace,
             Clock clock, String owner, WakeSignal wake, QueueMetrics metrics, Bounces bounces, String remoteMta,
-            Handoff handoff) {
+            Handoff handoff, GroupCommit<JdbcQueueStore.Write, Object> writes) {
         this.store = store;
-        this.deliveries = new GroupCommit<>("queue-settle", 2, 64, store::deliveredAll, store::delivered);
+        this.writes = writes;
         this.handoff = handoff;
         this.bounces = bounces;
         this.remoteMta = remoteMta;
@@ -183,7 +183,7 @@ public final class DeliveryWorkers implements AutoCloseable {
             boolean recorded;
             try {
                 recorded = JdbcQueueStore.allDelivered(claim, outcome, reports)
-                        ? deliveries.write(new JdbcQueueStore.Done(claim.id(), owner))
+                        ? (Boolean) writes.write(new JdbcQueueStore.Done(claim.id(), owner))
                         : store.settle(claim, owner, outcome, reports, warn);
             } catch (StoreException | IOException e) {
                 // The lease runs out and the message is tried again: possibly a duplicate, never a loss.
@@ -278,7 +278,6 @@ public final class DeliveryWorkers implements AutoCloseable {
             }
         }
         inFlight.values().forEach(this::giveBack);
-        deliveries.close();
     }
 
     private void giveBack(Claim c) {

@@ -17,11 +17,11 @@ import javax.sql.DataSource;
  */
 public final class DurableQueue implements AutoCloseable {
     private final MessageQueue intake;
-    private final GroupCommit<JdbcQueueStore.Incoming, Long> commits;
+    private final GroupCommit<JdbcQueueStore.Write, Object> commits;
     private final QueueService service;
     private final DeliveryWorkers workers;
 
-    private DurableQueue(MessageQueue intake, GroupCommit<JdbcQueueStore.Incoming, Long> commits,
+    private DurableQueue(MessageQueue intake, GroupCommit<JdbcQueueStore.Write, Object> commits,
             QueueService service, DeliveryWorkers workers) {
         this.intake = intake;
         this.commits = commits;
@@ -44,11 +44,12 @@ public final class DurableQueue implements AutoCloseable {
         new SecureRandom().nextBytes(r);
         String owner = node + "/" + ProcessHandle.current().pid() + "/" + HexFormat.of().formatHex(r);
         Handoff handoff = new Handoff(config.workers());
+        // Two committers: while one waits for its commit to be flushed, the other gathers the next batch. Sessions'
+        // new messages and workers' removals of delivered ones share them.
+        GroupCommit<JdbcQueueStore.Write, Object> commits = new GroupCommit<>("queue-commit", 2, 64,
+                store::writeAll, store::write, metrics::groupCommit);
         DeliveryWorkers workers = new DeliveryWorkers(store, downstream, config, grace, clock, owner, wake, metrics,
-                new Bounces(hostname, clock), remoteMta, handoff);
-        // Two committers: while one waits for its commit to be flushed, the other gathers the next batch.
-        GroupCommit<JdbcQueueStore.Incoming, Long> commits = new GroupCommit<>("queue-commit", 2, 64,
-                store::insertAll, store::insert);
+                new Bounces(hostname, clock), remoteMta, handoff, commits);
         DurableQueue q = new DurableQueue(new MessageQueue(store, clock, node, wake, metrics, spoolDir, handoff, owner,
                 config.lease(), commits), commits,
                 new QueueService(store, clock, wake::wake), workers);

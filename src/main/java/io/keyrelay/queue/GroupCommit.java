@@ -47,9 +47,13 @@ final class GroupCommit<T, R> implements AutoCloseable {
     private final Condition arrived = lock.newCondition();
     private final ArrayDeque<Waiting<T, R>> waiting = new ArrayDeque<>();
     private final List<Thread> committers = new ArrayList<>();
+    private final java.util.function.IntConsumer sizes;
     private boolean closed;
 
-    GroupCommit(String name, int committers, int maxBatch, Batch<T, R> batch, Single<T, R> single) {
+    /** {@code sizes} hears the size of every batch taken (1 for an item written alone), e.g. for a metric. */
+    GroupCommit(String name, int committers, int maxBatch, Batch<T, R> batch, Single<T, R> single,
+            java.util.function.IntConsumer sizes) {
+        this.sizes = sizes;
         this.batch = batch;
         this.single = single;
         this.maxBatch = maxBatch;
@@ -113,6 +117,7 @@ final class GroupCommit<T, R> implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+            sizes.accept(taken.size());
             commit(taken);
         }
     }

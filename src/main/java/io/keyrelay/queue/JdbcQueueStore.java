@@ -166,8 +166,19 @@ public final class JdbcQueueStore {
         }
     }
 
-    /** A message small enough to be stored whole from memory (one chunk), for {@link #insertAll}. */
-    record Incoming(String id, Envelope envelope, Origin origin, Instant now, byte[] bytes, Lease lease) {
+    /**
+     * One write of the hot path, for {@link #writeAll}: a new small message ({@link Incoming}) or a delivered one to
+     * remove ({@link Done}). Both kinds share the group commits: a session's message and a worker's removal go in the
+     * same transaction, one flush for both.
+     */
+    sealed interface Write permits Incoming, Done {
+        /** The message this write is about. */
+        String id();
+    }
+
+    /** A message small enough to be stored whole from memory (one chunk). Its result is its size ({@code Long}). */
+    record Incoming(String id, Envelope envelope, Origin origin, Instant now, byte[] bytes, Lease lease)
+            implements Write {
         Incoming {
             if (bytes.length > CHUNK) {
                 throw new IllegalArgumentException("message " + id + ": " + bytes.length + " bytes, more than a chunk");
@@ -176,89 +187,64 @@ public final class JdbcQueueStore {
     }
 
     /**
-     * Stores several small messages in one transaction (group commit, {@link GroupCommit}): each as
-     * {@link #insert} would, with one statement batch per table and one commit. Returns each one's size.
+     * A claim whose first attempt delivered every recipient: the message is to go, if the claim is still
+     * {@code owner}'s. Its result is whether it went ({@code Boolean}; false: the claim was lost, or an operator
+     * deleted the message).
      */
-    List<Long> insertAll(List<Incoming> batch) {
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_MESSAGE)) {
-                    for (Incoming m : batch) {
-                        bindMessage(ps, m.id(), m.envelope(), m.origin(), m.now(), m.bytes().length, m.lease());
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                }
-                try (PreparedStatement ps = c.prepareStatement(INSERT_RECIPIENT)) {
-                    for (Incoming m : batch) {
-                        bindRecipients(ps, m.id(), m.envelope(), m.now());
-                    }
-                    ps.executeBatch();
-                }
-                try (PreparedStatement ps = c.prepareStatement(INSERT_CHUNK)) {
-                    for (Incoming m : batch) {
-                        ps.setString(1, m.id());
-                        ps.setInt(2, 0);
-                        ps.setBytes(3, m.bytes());
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                }
-                List<String> unclaimed = batch.stream().filter(m -> m.lease() == null).map(Incoming::id).toList();
-                for (int i = 0; i < unclaimed.size(); i += IDS_PER_NOTICE) {
-                    ChangeNotices.send(c, TOPIC,
-                            String.join(" ", unclaimed.subList(i, Math.min(unclaimed.size(), i + IDS_PER_NOTICE))));
-                }
-                c.commit();
-                return batch.stream().map(m -> (long) m.bytes().length).toList();
-            } catch (SQLException | RuntimeException e) {
-                rollback(c, e);
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new StoreException("queueing " + batch.size() + " messages", e);
-        }
-    }
-
-    /** Stores one small message alone: {@link #insertAll}'s fallback. */
-    long insert(Incoming m) throws IOException {
-        return insert(m.id(), m.envelope(), m.origin(), m.now(), new java.io.ByteArrayInputStream(m.bytes()),
-                m.bytes().length, m.lease());
-    }
-
-    /** A claim whose first attempt delivered every recipient: the message is to go ({@link #deliveredAll}). */
-    record Done(String id, String owner) {}
+    record Done(String id, String owner) implements Write {}
 
     /**
      * Whether {@code outcome} of {@code claim} leaves nothing to keep: a first attempt (every recipient was pending)
-     * that delivered every recipient, with no report owed. Such a message is removed with {@link #deliveredAll}.
+     * that delivered every recipient, with no report owed. Such a message is removed with a {@link Done}.
      */
     static boolean allDelivered(Claim claim, Outcome outcome, List<Bounces.NewMessage> reports) {
         return claim.attempt() == 1 && reports.isEmpty() && outcome.results().size() == claim.recipients().size()
                 && outcome.count(Outcome.Kind.DELIVERED) == claim.recipients().size();
     }
 
+    private static final String DELETE_DELIVERED =
+            "DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'";
+
     /**
-     * Removes delivered messages in one transaction, each only if its claim is still its owner's; one statement
-     * each (recipients, body and attempts go by the foreign keys' cascade). Returns, per message, whether it was
-     * removed (false: the claim was lost, or an operator deleted it).
+     * Writes several {@link Write}s in one transaction (group commit, {@link GroupCommit}): the new messages each as
+     * {@link #insert} would, with one statement batch per table; the delivered ones each removed by one statement
+     * (recipients, body and attempts go by the foreign keys' cascade); one commit. Returns each write's result, in
+     * order.
      */
-    List<Boolean> deliveredAll(List<Done> done) {
+    List<Object> writeAll(List<Write> batch) {
+        List<Incoming> incoming = new ArrayList<>();
+        List<Done> done = new ArrayList<>();
+        for (Write w : batch) {
+            switch (w) {
+                case Incoming m -> incoming.add(m);
+                case Done d -> done.add(d);
+            }
+        }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(
-                    "DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'")) {
-                for (Done d : done) {
-                    ps.setString(1, d.id());
-                    ps.setString(2, d.owner());
-                    ps.addBatch();
+            try {
+                if (!incoming.isEmpty()) {
+                    insertAllOn(c, incoming);
                 }
-                int[] n = ps.executeBatch();
+                int[] removed = new int[0];
+                if (!done.isEmpty()) {
+                    try (PreparedStatement ps = c.prepareStatement(DELETE_DELIVERED)) {
+                        for (Done d : done) {
+                            ps.setString(1, d.id());
+                            ps.setString(2, d.owner());
+                            ps.addBatch();
+                        }
+                        removed = ps.executeBatch();
+                    }
+                }
                 c.commit();
-                List<Boolean> out = new ArrayList<>(n.length);
-                for (int k : n) {
-                    out.add(k != 0); // 1, or SUCCESS_NO_INFO from a driver that does not count
+                List<Object> out = new ArrayList<>(batch.size());
+                int k = 0;
+                for (Write w : batch) {
+                    out.add(switch (w) {
+                        case Incoming m -> (Object) (long) m.bytes().length;
+                        case Done d -> removed[k++] != 0; // 1, or SUCCESS_NO_INFO from a driver that does not count
+                    });
                 }
                 return out;
             } catch (SQLException | RuntimeException e) {
@@ -266,17 +252,51 @@ public final class JdbcQueueStore {
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StoreException("recording " + done.size() + " deliveries", e);
+            throw new StoreException("queueing " + incoming.size() + " messages and recording " + done.size()
+                    + " deliveries", e);
         }
     }
 
-    /** Removes one delivered message: {@link #deliveredAll}'s fallback. */
-    boolean delivered(Done d) {
-        return update("DELETE FROM queue_messages WHERE id = ? AND lease_owner = ? AND state = 'active'",
-                "recording the delivery of " + d.id(), ps -> {
-                    ps.setString(1, d.id());
-                    ps.setString(2, d.owner());
-                }) == 1;
+    private static void insertAllOn(Connection c, List<Incoming> batch) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT_MESSAGE)) {
+            for (Incoming m : batch) {
+                bindMessage(ps, m.id(), m.envelope(), m.origin(), m.now(), m.bytes().length, m.lease());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement(INSERT_RECIPIENT)) {
+            for (Incoming m : batch) {
+                bindRecipients(ps, m.id(), m.envelope(), m.now());
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement(INSERT_CHUNK)) {
+            for (Incoming m : batch) {
+                ps.setString(1, m.id());
+                ps.setInt(2, 0);
+                ps.setBytes(3, m.bytes());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        List<String> unclaimed = batch.stream().filter(m -> m.lease() == null).map(Incoming::id).toList();
+        for (int i = 0; i < unclaimed.size(); i += IDS_PER_NOTICE) {
+            ChangeNotices.send(c, TOPIC,
+                    String.join(" ", unclaimed.subList(i, Math.min(unclaimed.size(), i + IDS_PER_NOTICE))));
+        }
+    }
+
+    /** One {@link Write} in a transaction of its own: {@link #writeAll}'s fallback. */
+    Object write(Write w) throws IOException {
+        return switch (w) {
+            case Incoming m -> insert(m.id(), m.envelope(), m.origin(), m.now(),
+                    new java.io.ByteArrayInputStream(m.bytes()), m.bytes().length, m.lease());
+            case Done d -> update(DELETE_DELIVERED, "recording the delivery of " + d.id(), ps -> {
+                ps.setString(1, d.id());
+                ps.setString(2, d.owner());
+            }) == 1;
+        };
     }
 
     /** The body, chunk by chunk, inside the caller's transaction: nothing of it is visible before the commit. */
@@ -437,7 +457,11 @@ public final class JdbcQueueStore {
     public boolean settle(Claim claim, String owner, Outcome outcome, List<Bounces.NewMessage> reports,
             boolean delayWarned) {
         if (allDelivered(claim, outcome, reports)) {
-            return delivered(new Done(claim.id(), owner));
+            try {
+                return (Boolean) write(new Done(claim.id(), owner));
+            } catch (IOException e) { // cannot happen: a removal reads no stream
+                throw new StoreException("recording the delivery of " + claim.id() + ": " + e.getMessage(), e);
+            }
         }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);

@@ -43,11 +43,11 @@ public final class MessageQueue {
     private final Handoff handoff;
     private final String owner;
     private final Duration lease;
-    private final GroupCommit<JdbcQueueStore.Incoming, Long> commits;
+    private final GroupCommit<JdbcQueueStore.Write, Object> commits;
 
     MessageQueue(JdbcQueueStore store, Clock clock, String node, WakeSignal wake, QueueMetrics metrics,
             Path spoolDir, Handoff handoff, String owner, Duration lease,
-            GroupCommit<JdbcQueueStore.Incoming, Long> commits) {
+            GroupCommit<JdbcQueueStore.Write, Object> commits) {
         this.store = store;
         this.commits = commits;
         this.spoolDir = spoolDir;
@@ -144,7 +144,7 @@ public final class MessageQueue {
             try (InputStream in = spool.open()) {
                 in.readNBytes(bytes, prefix.length, (int) spool.size());
             }
-            return commits.write(new JdbcQueueStore.Incoming(id, envelope, origin, now, bytes, claim));
+            return (Long) commits.write(new JdbcQueueStore.Incoming(id, envelope, origin, now, bytes, claim));
         }
         try (InputStream copy = new SequenceInputStream(new ByteArrayInputStream(prefix), spool.open())) {
             return store.insert(id, envelope, origin, now, copy, prefix.length + spool.size(), claim);

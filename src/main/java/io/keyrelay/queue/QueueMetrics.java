@@ -16,6 +16,7 @@ public final class QueueMetrics {
     private final Counter leaseExpired;
     private final Counter reports;
     private final Counter direct;
+    private final io.micrometer.core.instrument.DistributionSummary groupCommit;
     private final Map<Outcome.Kind, Counter> recipients = new EnumMap<>(Outcome.Kind.class);
 
     public QueueMetrics(MeterRegistry registry) {
@@ -31,6 +32,9 @@ public final class QueueMetrics {
         direct = Counter.builder("keyrelay.queue.direct")
                 .description("Messages whose first attempt was made by the node that accepted them, from its own copy"
                         + " (no claim, no read of the body back from the store)").register(registry);
+        groupCommit = io.micrometer.core.instrument.DistributionSummary.builder("keyrelay.queue.group.commit.writes")
+                .description("Writes per group commit: new messages stored and delivered ones removed, in one"
+                        + " transaction").register(registry);
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.put(k, Counter.builder("keyrelay.queue.deliveries")
                     .tag("result", k.name().toLowerCase(java.util.Locale.ROOT))
@@ -47,6 +51,10 @@ public final class QueueMetrics {
         for (Outcome.Kind k : Outcome.Kind.values()) {
             recipients.get(k).increment(o.count(k));
         }
+    }
+
+    void groupCommit(int writes) {
+        groupCommit.record(writes);
     }
 
     void direct() {
