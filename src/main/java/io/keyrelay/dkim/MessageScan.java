@@ -19,6 +19,8 @@ public final class MessageScan extends OutputStream {
     private final OutputStream next;
     private final HeaderBlock.HeaderScanner header;
     private final RelaxedBody body;
+    private final java.util.function.Predicate<HeaderBlock> hashBody;
+    private boolean skipBody;
     private boolean inBody;
     private long size;
     private HeaderBlock headers;
@@ -26,9 +28,19 @@ public final class MessageScan extends OutputStream {
 
     /** A scan that keeps at most {@code maxHeaderBytes} of the header block and passes every byte to {@code next}. */
     public MessageScan(int maxHeaderBytes, OutputStream next) {
+        this(maxHeaderBytes, next, h -> true);
+    }
+
+    /**
+     * A scan that asks {@code hashBody}, once the header block has ended, whether the body's hash will be wanted: a
+     * message no key will sign (most under the sending-domain policy alone) is not canonicalised and hashed for
+     * nothing. Without an answer yes, {@link #bodyHash()} throws.
+     */
+    public MessageScan(int maxHeaderBytes, OutputStream next, java.util.function.Predicate<HeaderBlock> hashBody) {
         this.next = next;
         this.header = new HeaderBlock.HeaderScanner(maxHeaderBytes);
         this.body = new RelaxedBody(sha256());
+        this.hashBody = hashBody;
     }
 
     /** A scan with the default header bound and nothing behind it. */
@@ -61,8 +73,11 @@ public final class MessageScan extends OutputStream {
         int end = off + len;
         while (!inBody && i < end) {
             inBody = header.accept(b[i++]);
+            if (inBody) {
+                skipBody = !hashBody.test(headers());
+            }
         }
-        if (i < end) {
+        if (i < end && !skipBody) {
             body.write(b, i, end - i);
         }
     }
@@ -74,7 +89,10 @@ public final class MessageScan extends OutputStream {
                 next.flush();
             }
             headers = header.block();
-            bodyHash = body.finish();
+            if (!inBody) { // no body at all: the header block ends with the message
+                skipBody = !hashBody.test(headers);
+            }
+            bodyHash = skipBody ? new byte[0] : body.finish();
         }
     }
 
@@ -105,6 +123,9 @@ public final class MessageScan extends OutputStream {
     public byte[] bodyHash() {
         if (bodyHash == null) {
             throw new IllegalStateException("finish() the message first");
+        }
+        if (skipBody) {
+            throw new IllegalStateException("the body was not hashed: the scan was told no signature would be made");
         }
         return bodyHash.clone();
     }

@@ -181,11 +181,25 @@ final class RelayTransaction implements MessageHandler {
     private String deliverVouched(SenderPolicy senders, DataStream content, byte[] received, long t0)
             throws IOException {
         try (Spool spool = new Spool(senders.spoolDir(), SPOOL_MEMORY)) {
-            MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool);
+            // Decided as soon as the header block ends: which keys will sign it, so that a message none will
+            // (the policy alone) is not canonicalised and hashed for nothing.
+            Object[] atHeaders = new Object[2]; // the authors, the keys
+            MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool, h -> {
+                try {
+                    Authors a = HeaderAddresses.read(h, smtpUtf8());
+                    List<io.keyrelay.dkim.SigningKey> k = senders.signingKeys(a);
+                    atHeaders[0] = a;
+                    atHeaders[1] = k;
+                    return !k.isEmpty();
+                } catch (RuntimeException e) {
+                    return true; // decided again, the same way, once the message has ended
+                }
+            });
             content.transferTo(scan);
             scan.finish();
             size = content.count();
-            Authors authors = HeaderAddresses.read(scan.headers(), smtpUtf8());
+            Authors authors = atHeaders[0] != null ? (Authors) atHeaders[0]
+                    : HeaderAddresses.read(scan.headers(), smtpUtf8());
             ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
             SenderPolicy.Refusal refusal = senders.authors(key, authors);
             if (refusal != null) {
@@ -194,7 +208,9 @@ final class RelayTransaction implements MessageHandler {
                 return ctx.policyRefused(session, key, refusal, "data", id);
             }
             byte[] prefix = received;
-            List<io.keyrelay.dkim.SigningKey> keys = senders.signingKeys(authors);
+            @SuppressWarnings("unchecked")
+            List<io.keyrelay.dkim.SigningKey> keys = atHeaders[1] != null
+                    ? (List<io.keyrelay.dkim.SigningKey>) atHeaders[1] : senders.signingKeys(authors);
             if (!keys.isEmpty()) {
                 try {
                     byte[] signature = senders.signer().sign(scan, keys);

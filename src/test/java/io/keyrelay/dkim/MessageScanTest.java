@@ -68,4 +68,31 @@ class MessageScanTest {
         assertThat(s.bodyHash()).isEqualTo(MessageScan.sha256()
                 .digest("From: not a header\r\n".getBytes(StandardCharsets.US_ASCII)));
     }
+
+    @org.junit.jupiter.api.Test
+    void aScanToldNoSignatureWillBeMade_passesEveryByteOn_butHashesNoBody() throws Exception {
+        java.io.ByteArrayOutputStream next = new java.io.ByteArrayOutputStream();
+        java.util.List<HeaderBlock> asked = new java.util.ArrayList<>();
+        MessageScan s = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, next, h -> {
+            asked.add(h);
+            return false;
+        });
+        byte[] msg = "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        s.write(msg);
+        s.finish();
+        org.assertj.core.api.Assertions.assertThat(next.toByteArray()).isEqualTo(msg);
+        org.assertj.core.api.Assertions.assertThat(asked).hasSize(1);
+        org.assertj.core.api.Assertions.assertThat(s.headers().all("Subject")).hasSize(1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(s::bodyHash).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not hashed");
+
+        MessageScan headersOnly = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, null, h -> {
+            asked.add(h);
+            return true;
+        });
+        headersOnly.write("From: a@example.com\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        headersOnly.finish();
+        org.assertj.core.api.Assertions.assertThat(asked).hasSize(2); // asked at the end when no body follows
+        org.assertj.core.api.Assertions.assertThat(headersOnly.bodyHash()).hasSize(32);
+    }
 }
