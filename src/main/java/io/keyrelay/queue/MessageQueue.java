@@ -106,7 +106,7 @@ public final class MessageQueue {
             JdbcQueueStore.Lease claim = direct ? new JdbcQueueStore.Lease(owner, now.plus(lease)) : null;
             long size;
             try {
-                size = store(id, envelope, origin, now, prefix, spool, claim);
+                size = commit(id, envelope, origin, now, prefix, spool, claim);
             } catch (StoreException e) {
                 // The store may have committed it and lost the connection before saying so: ask before the 451.
                 size = CommitCheck.committedAnyway(store.dataSource(), id, e).orElseThrow(() -> e);
@@ -135,7 +135,8 @@ public final class MessageQueue {
         }
     }
 
-    private long store(String id, Envelope envelope, Origin origin, Instant now, byte[] prefix, Spool spool,
+    /** Writes the message: in a group commit when it fits one chunk, else streamed in a transaction of its own. */
+    private long commit(String id, Envelope envelope, Origin origin, Instant now, byte[] prefix, Spool spool,
             JdbcQueueStore.Lease claim) throws IOException {
         if (!spool.onDisk() && prefix.length + spool.size() <= JdbcQueueStore.CHUNK) {
             // Small (most mail): committed together with the other sessions' messages waiting at this moment.

@@ -183,14 +183,13 @@ final class RelayTransaction implements MessageHandler {
         try (Spool spool = new Spool(senders.spoolDir(), SPOOL_MEMORY)) {
             // Decided as soon as the header block ends: which keys will sign it, so that a message none will
             // (the policy alone) is not canonicalised and hashed for nothing.
-            Object[] atHeaders = new Object[2]; // the authors, the keys
+            AtHeaders at = new AtHeaders();
             MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool, h -> {
                 try {
                     Authors a = HeaderAddresses.read(h, smtpUtf8());
-                    List<io.keyrelay.dkim.SigningKey> k = senders.signingKeys(a);
-                    atHeaders[0] = a;
-                    atHeaders[1] = k;
-                    return !k.isEmpty();
+                    at.keys = senders.signingKeys(a);
+                    at.authors = a;
+                    return !at.keys.isEmpty();
                 } catch (RuntimeException e) {
                     return true; // decided again, the same way, once the message has ended
                 }
@@ -198,8 +197,7 @@ final class RelayTransaction implements MessageHandler {
             content.transferTo(scan);
             scan.finish();
             size = content.count();
-            Authors authors = atHeaders[0] != null ? (Authors) atHeaders[0]
-                    : HeaderAddresses.read(scan.headers(), smtpUtf8());
+            Authors authors = at.authors != null ? at.authors : HeaderAddresses.read(scan.headers(), smtpUtf8());
             ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
             SenderPolicy.Refusal refusal = senders.authors(key, authors);
             if (refusal != null) {
@@ -208,9 +206,7 @@ final class RelayTransaction implements MessageHandler {
                 return ctx.policyRefused(session, key, refusal, "data", id);
             }
             byte[] prefix = received;
-            @SuppressWarnings("unchecked")
-            List<io.keyrelay.dkim.SigningKey> keys = atHeaders[1] != null
-                    ? (List<io.keyrelay.dkim.SigningKey>) atHeaders[1] : senders.signingKeys(authors);
+            List<io.keyrelay.dkim.SigningKey> keys = at.authors != null ? at.keys : senders.signingKeys(authors);
             if (!keys.isEmpty()) {
                 try {
                     byte[] signature = senders.signer().sign(scan, keys);
@@ -234,6 +230,12 @@ final class RelayTransaction implements MessageHandler {
                 return send(prefix, held, content, t0);
             }
         }
+    }
+
+    /** What was decided about a message when its header block ended: its authors and the keys that will sign it. */
+    private static final class AtHeaders {
+        Authors authors;
+        List<io.keyrelay.dkim.SigningKey> keys;
     }
 
     /** Sends {@code prefix} and {@code body} downstream and turns its final reply into the client's. */
