@@ -54,6 +54,17 @@ public final class DurableQueue implements AutoCloseable {
                 config.lease(), commits), commits,
                 new QueueService(store, clock, wake::wake), workers);
         QueueGauges.register(registry, q.service, clock);
+        try {
+            int back = store.takeBackEarlierClaims(node, owner, clock.instant());
+            if (back > 0) {
+                org.slf4j.LoggerFactory.getLogger(DurableQueue.class).warn("queue: {} messages claimed by an earlier"
+                        + " process of node {} (killed or crashed) are due again now: the downstream may have some of"
+                        + " them already", back, node);
+            }
+        } catch (io.keyrelay.store.StoreException e) { // the store is down at start: their leases run out instead
+            org.slf4j.LoggerFactory.getLogger(DurableQueue.class).warn("queue: could not take back earlier claims"
+                    + " of node {}: {}", node, io.keyrelay.text.LogText.quote(e.getMessage()));
+        }
         workers.start();
         return q;
     }

@@ -201,7 +201,8 @@ class QueueDrillIT {
                 ScriptedMta mta = new ScriptedMta().afterData(ScriptedMta.AfterData.SILENT)) {
             CreatedKey key = createKey(db);
             int port = FreePorts.pick();
-            try (RelayProcess first = serve(db, port, mta.port(), "5s", List.of())) {
+            try (RelayProcess first = serve(db, port, mta.port(), "5s", List.of(),
+                    Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-a"))) {
                 try (RawSmtpClient c = client(port, key.secret())) {
                     c.send("app@example.com", List.of("r@dest.test"), "Subject: mid\r\n\r\nx\r\n".getBytes())
                             .assertCode(250);
@@ -211,11 +212,41 @@ class QueueDrillIT {
                 first.kill9();
             }
             mta.afterData(ScriptedMta.AfterData.REPLY);
-            try (RelayProcess second = serve(db, port, mta.port(), "5s", List.of())) {
+            // Another node: it has only the lease to go by.
+            try (RelayProcess second = serve(db, port, mta.port(), "5s", List.of(),
+                    Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-b"))) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> mta.received().size() == 1);
                 second.awaitLine(l -> l.contains("claimed again after a lease ran out"), Duration.ofSeconds(5));
                 assertThat(mta.mailCommands()).isEqualTo(2);
                 second.terminate(Duration.ofSeconds(30));
+            }
+            assertThat(queued(db)).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void killedMidDelivery_theSameNodeRestarted_takesItsClaimsBackAtOnce_notAfterTheLease(Kind kind) throws Exception {
+        try (TestDatabases.TestDb db = TestDatabases.create(kind, dir);
+                ScriptedMta mta = new ScriptedMta().afterData(ScriptedMta.AfterData.SILENT)) {
+            CreatedKey key = createKey(db);
+            int port = FreePorts.pick();
+            Map<String, String> node = Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-a");
+            try (RelayProcess first = serve(db, port, mta.port(), "10m", List.of(), node)) {
+                try (RawSmtpClient c = client(port, key.secret())) {
+                    c.send("app@example.com", List.of("r@dest.test"), "Subject: back\r\n\r\nx\r\n".getBytes())
+                            .assertCode(250);
+                }
+                await().atMost(Duration.ofSeconds(15)).until(() -> mta.messagesRead() == 1);
+                first.kill9(); // mid-delivery, claimed for ten minutes
+            }
+            mta.afterData(ScriptedMta.AfterData.REPLY);
+            try (RelayProcess again = serve(db, port, mta.port(), "10m", List.of(), node)) {
+                // Well inside the ten-minute lease: only the take-back at start can deliver it this soon.
+                await().atMost(Duration.ofSeconds(30)).until(() -> mta.received().size() == 1);
+                again.awaitLine(l -> l.contains("claimed by an earlier process of node node-a"), Duration.ofSeconds(5));
+                again.awaitLine(l -> l.contains("claimed again after a lease ran out"), Duration.ofSeconds(5));
+                again.terminate(Duration.ofSeconds(30));
             }
             assertThat(queued(db)).isZero();
         }
