@@ -159,6 +159,9 @@ public final class RelayRuntime implements AutoCloseable {
             queue = config.queue().enabled() ? push(DurableQueue.start(database.dataSource(), downstream,
                     config.queue(), config.smtp().shutdownGrace(), clock, config.cluster().nodeName(), registry,
                     config.dataDir().resolve("spool"), config.smtp().hostname(), config.downstream().host())) : null;
+            if (queue != null) { // a queue on PostgreSQL without vacuum bloats and slows (docs/queue.md)
+                io.keyrelay.queue.VacuumCheck.warning(database.dataSource()).ifPresent(log::warn);
+            }
             // Failed messages past queue.failed_retention go; safe on every node at once (docs/queue.md).
             queuePurge = queue == null ? null : push(new QueuePurge(database.dataSource(),
                     config.queue().failedRetention(), clock, registry).start());
