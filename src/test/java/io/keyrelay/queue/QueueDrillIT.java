@@ -201,16 +201,7 @@ class QueueDrillIT {
                 ScriptedMta mta = new ScriptedMta().afterData(ScriptedMta.AfterData.SILENT)) {
             CreatedKey key = createKey(db);
             int port = FreePorts.pick();
-            try (RelayProcess first = serve(db, port, mta.port(), "5s", List.of(),
-                    Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-a"))) {
-                try (RawSmtpClient c = client(port, key.secret())) {
-                    c.send("app@example.com", List.of("r@dest.test"), "Subject: mid\r\n\r\nx\r\n".getBytes())
-                            .assertCode(250);
-                }
-                // The downstream has the whole message and keeps quiet: the node dies before it hears a reply.
-                await().atMost(Duration.ofSeconds(15)).until(() -> mta.messagesRead() == 1);
-                first.kill9();
-            }
+            killMidDelivery(db, port, mta, key, "5s", Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-a"));
             mta.afterData(ScriptedMta.AfterData.REPLY);
             // Another node: it has only the lease to go by.
             try (RelayProcess second = serve(db, port, mta.port(), "5s", List.of(),
@@ -232,14 +223,7 @@ class QueueDrillIT {
             CreatedKey key = createKey(db);
             int port = FreePorts.pick();
             Map<String, String> node = Map.of("KEYRELAY_CLUSTER_NODE_NAME", "node-a");
-            try (RelayProcess first = serve(db, port, mta.port(), "10m", List.of(), node)) {
-                try (RawSmtpClient c = client(port, key.secret())) {
-                    c.send("app@example.com", List.of("r@dest.test"), "Subject: back\r\n\r\nx\r\n".getBytes())
-                            .assertCode(250);
-                }
-                await().atMost(Duration.ofSeconds(15)).until(() -> mta.messagesRead() == 1);
-                first.kill9(); // mid-delivery, claimed for ten minutes
-            }
+            killMidDelivery(db, port, mta, key, "10m", node); // claimed for ten minutes
             mta.afterData(ScriptedMta.AfterData.REPLY);
             try (RelayProcess again = serve(db, port, mta.port(), "10m", List.of(), node)) {
                 // Well inside the ten-minute lease: only the take-back at start can deliver it this soon.
@@ -249,6 +233,22 @@ class QueueDrillIT {
                 again.terminate(Duration.ofSeconds(30));
             }
             assertThat(queued(db)).isZero();
+        }
+    }
+
+    /**
+     * A node (leasing for {@code lease}) takes one message, and is killed with {@code kill -9} once the silent
+     * downstream has read the whole of it: the node dies mid-delivery, before it hears a reply.
+     */
+    private void killMidDelivery(TestDatabases.TestDb db, int port, ScriptedMta mta, CreatedKey key, String lease,
+            Map<String, String> node) throws Exception {
+        try (RelayProcess first = serve(db, port, mta.port(), lease, List.of(), node)) {
+            try (RawSmtpClient c = client(port, key.secret())) {
+                c.send("app@example.com", List.of("r@dest.test"), "Subject: mid\r\n\r\nx\r\n".getBytes())
+                        .assertCode(250);
+            }
+            await().atMost(Duration.ofSeconds(15)).until(() -> mta.messagesRead() == 1);
+            first.kill9();
         }
     }
 }
