@@ -71,9 +71,10 @@ public final class MessageScan extends OutputStream {
         size += len;
         int i = off;
         int end = off + len;
-        while (!inBody && i < end) {
-            inBody = header.accept(b[i++]);
-            if (inBody) {
+        if (!inBody) {
+            i += header.accept(b, off, len);
+            if (header.done()) {
+                inBody = true;
                 skipBody = !hashBody.test(headers());
             }
         }

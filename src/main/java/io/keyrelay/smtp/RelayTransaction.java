@@ -18,6 +18,8 @@ import io.keyrelay.relay.Reply;
 import io.keyrelay.text.LogText;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.net.InetAddress;
 import java.time.ZonedDateTime;
 import java.util.List;
@@ -180,11 +182,28 @@ final class RelayTransaction implements MessageHandler {
      */
     private String deliverVouched(SenderPolicy senders, DataStream content, byte[] received, long t0)
             throws IOException {
+        HeaderBlock.Head head = null;
+        early = null;
+        if (queued == null) {
+            // Passthrough: judge the header block before anything goes downstream. A message no key signs (the
+            // policy alone) is then streamed on as it comes, header bytes first; only a signed one is held.
+            head = HeaderBlock.Head.read(content, HeaderBlock.DEFAULT_MAX_BYTES);
+            String answer = judgedAtHeaders(senders, head, content, received, t0);
+            if (answer != null) {
+                return answer;
+            }
+        }
         try (Spool spool = new Spool(senders.spoolDir(), SPOOL_MEMORY)) {
             // Decided as soon as the header block ends: which keys will sign it, so that a message none will
             // (the policy alone) is not canonicalised and hashed for nothing.
             AtHeaders at = new AtHeaders();
+            AtHeaders known = early;
             MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool, h -> {
+                if (known != null) { // decided when the header block was read ahead (passthrough)
+                    at.keys = known.keys;
+                    at.authors = known.authors;
+                    return true;
+                }
                 try {
                     Authors a = HeaderAddresses.read(h, smtpUtf8());
                     at.keys = senders.signingKeys(a);
@@ -194,6 +213,9 @@ final class RelayTransaction implements MessageHandler {
                     return true; // decided again, the same way, once the message has ended
                 }
             });
+            if (head != null) {
+                scan.write(head.bytes(), 0, head.length());
+            }
             content.transferTo(scan);
             scan.finish();
             size = content.count();
@@ -231,6 +253,45 @@ final class RelayTransaction implements MessageHandler {
             }
         }
     }
+
+    /**
+     * The passthrough answer for a message whose header block was read whole and that no key signs: refused (the
+     * rest read and dropped: nothing reached the downstream), or sent on without being held. Null when the
+     * message must be held after all: signed, a header block past its bound, or headers that could not be judged
+     * here (judged again, the same way, once the message has ended).
+     */
+    private String judgedAtHeaders(SenderPolicy senders, HeaderBlock.Head head, DataStream content, byte[] received,
+            long t0) throws IOException {
+        if (head.block() == null || head.block().truncated()) {
+            return null;
+        }
+        Authors authors;
+        try {
+            authors = HeaderAddresses.read(head.block(), smtpUtf8());
+            List<io.keyrelay.dkim.SigningKey> keys = senders.signingKeys(authors);
+            if (!keys.isEmpty()) {
+                early = new AtHeaders();
+                early.authors = authors;
+                early.keys = keys;
+                return null;
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
+        SenderPolicy.Refusal refusal = senders.authors(key, authors);
+        if (refusal != null) {
+            content.transferTo(OutputStream.nullOutputStream()); // to its end: too large still answers 552
+            size = content.count();
+            result = "refused";
+            policy = refusal.reason().wireName();
+            return ctx.policyRefused(session, key, refusal, "data", id);
+        }
+        return send(received, new SequenceInputStream(head.stream(), content), content, t0);
+    }
+
+    /** Set when the header block read ahead in passthrough showed keys that will sign: what was decided there. */
+    private AtHeaders early;
 
     /** What was decided about a message when its header block ended: its authors and the keys that will sign it. */
     private static final class AtHeaders {
