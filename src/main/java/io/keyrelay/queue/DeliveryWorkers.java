@@ -52,6 +52,17 @@ public final class DeliveryWorkers implements AutoCloseable {
     private final Bounces bounces;
     private final String remoteMta;
     private final Handoff handoff;
+    /**
+     * The last time one of these workers found nothing at all due in the store: the wake count
+     * ({@link WakeSignal#storeGeneration()}) read before that look, and when ({@link System#nanoTime()}). Until a
+     * later wake or {@code queue.poll_interval} after it, no worker looks again: with the handoff busy, every worker
+     * that found it empty for a moment used to ask the store as well (Q on PostgreSQL: 27,927 claim queries for
+     * 16,000 messages, every one empty, 53 % of PostgreSQL's statement time).
+     */
+    private record NoneDue(long storeGeneration, long atNanos) {}
+
+    private volatile NoneDue noneDue;
+
     /** First attempts that delivered everything are removed in the group commits ({@link GroupCommit}). */
     private final GroupCommit<JdbcQueueStore.Write, Object> writes;
 
@@ -111,7 +122,7 @@ public final class DeliveryWorkers implements AutoCloseable {
             }
             Optional<Claim> claim;
             try {
-                claim = store.claim(owner, clock.instant(), config.lease());
+                claim = storeMayHaveDue() ? claimFromStore() : Optional.empty();
             } catch (StoreException e) {
                 log.warn("queue: cannot claim messages: {}", LogText.quote(e.getMessage()));
                 pause(seen, STORE_BACKOFF);
@@ -128,6 +139,23 @@ public final class DeliveryWorkers implements AutoCloseable {
             }
             pause(seen, config.pollInterval());
         }
+    }
+
+    /**
+     * False while the last look found nothing due and neither a wake that could concern the store nor
+     * {@code queue.poll_interval} has come since: retries coming due, leases running out and other nodes' messages
+     * without a notice are found by the poll, as before, and everything else wakes the workers.
+     */
+    private boolean storeMayHaveDue() {
+        NoneDue last = noneDue;
+        return last == null || last.storeGeneration() != wake.storeGeneration()
+                || System.nanoTime() - last.atNanos() >= config.pollInterval().toNanos();
+    }
+
+    private Optional<Claim> claimFromStore() {
+        long generation = wake.storeGeneration();
+        long at = System.nanoTime();
+        return store.claim(owner, clock.instant(), config.lease(), () -> noneDue = new NoneDue(generation, at));
     }
 
     private void deliver(Handoff.Item item) {

@@ -337,11 +337,22 @@ public final class JdbcQueueStore {
      * locked): a claim would cost as much as the backlog is long.
      */
     public Optional<Claim> claim(String owner, Instant now, Duration lease) {
+        return claim(owner, now, lease, () -> {});
+    }
+
+    /**
+     * {@link #claim(String, Instant, Duration)}, calling {@code noneDue} when it returns empty because nothing at all
+     * was due (not because every due message was taken by other workers meanwhile).
+     */
+    Optional<Claim> claim(String owner, Instant now, Duration lease, Runnable noneDue) {
         try (Connection c = ds.getConnection()) {
             for (int round = 0; round < CLAIM_ROUNDS; round++) {
                 c.setAutoCommit(true);
                 List<String> due = due(c, now);
                 if (due.isEmpty()) {
+                    if (round == 0) {
+                        noneDue.run();
+                    }
                     return Optional.empty();
                 }
                 c.setAutoCommit(false);

@@ -123,7 +123,11 @@ public final class MessageQueue {
                     giveBack(id); // shutting down: no worker of this node will take it
                 }
             }
-            wake.wake();
+            if (handed) {
+                wake.wakeForHandoff(); // an idle worker takes it from the handoff: nothing to look for in the store
+            } else {
+                wake.wake();
+            }
             return size;
         } finally {
             if (direct && !handed) {
