@@ -18,7 +18,7 @@ import java.security.NoSuchAlgorithmException;
 public final class MessageScan extends OutputStream {
     private final OutputStream next;
     private final HeaderBlock.HeaderScanner header;
-    private final RelaxedBody body;
+    private RelaxedBody body; // made when the header block ends, only if the body's hash is wanted
     private final java.util.function.Predicate<HeaderBlock> hashBody;
     private boolean skipBody;
     private boolean inBody;
@@ -39,7 +39,6 @@ public final class MessageScan extends OutputStream {
     public MessageScan(int maxHeaderBytes, OutputStream next, java.util.function.Predicate<HeaderBlock> hashBody) {
         this.next = next;
         this.header = new HeaderBlock.HeaderScanner(maxHeaderBytes);
-        this.body = new RelaxedBody(sha256());
         this.hashBody = hashBody;
     }
 
@@ -75,11 +74,19 @@ public final class MessageScan extends OutputStream {
             i += header.accept(b, off, len);
             if (header.done()) {
                 inBody = true;
-                skipBody = !hashBody.test(headers());
+                decide(headers());
             }
         }
         if (i < end && !skipBody) {
             body.write(b, i, end - i);
+        }
+    }
+
+    /** Asks whether the body's hash is wanted, at the end of the header block; makes the hasher if it is. */
+    private void decide(HeaderBlock h) {
+        skipBody = !hashBody.test(h);
+        if (!skipBody) {
+            body = new RelaxedBody(sha256());
         }
     }
 
@@ -91,7 +98,7 @@ public final class MessageScan extends OutputStream {
             }
             headers = header.block();
             if (!inBody) { // no body at all: the header block ends with the message
-                skipBody = !hashBody.test(headers);
+                decide(headers);
             }
             bodyHash = skipBody ? new byte[0] : body.finish();
         }

@@ -28,7 +28,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 public final class Spool extends OutputStream {
     private final Path dir;
     private final int memoryLimit;
-    private Memory memory = new Memory();
+    private Memory memory;
     private FileChannel file;
     private OutputStream fileOut;
     private long size;
@@ -44,7 +44,12 @@ public final class Spool extends OutputStream {
         }
         this.dir = dir;
         this.memoryLimit = memoryLimit;
+        // Room for a typical message at once: grown from ByteArrayOutputStream's 32 bytes, a 2 KiB message was
+        // copied seven times on the way in (2.7 % of keyrelay's CPU samples in profile D, signed).
+        this.memory = new Memory(Math.min(memoryLimit, INITIAL_MEMORY));
     }
+
+    private static final int INITIAL_MEMORY = 8192;
 
     @Override
     public void write(int b) throws IOException {
@@ -80,7 +85,7 @@ public final class Spool extends OutputStream {
         }
         fileOut = new BufferedOutputStream(Channels.newOutputStream(file), 65536);
         memory.writeTo(fileOut);
-        memory = new Memory();
+        memory = new Memory(0);
     }
 
     /** Bytes written. */
@@ -118,7 +123,7 @@ public final class Spool extends OutputStream {
         moved.file = file;
         moved.fileOut = fileOut;
         moved.size = size;
-        memory = new Memory();
+        memory = new Memory(0);
         file = null;
         fileOut = null;
         closed = true;
@@ -130,7 +135,7 @@ public final class Spool extends OutputStream {
     public void close() throws IOException {
         if (!closed) {
             closed = true;
-            memory = new Memory();
+            memory = new Memory(0);
             if (file != null) {
                 file.close();
             }
@@ -139,6 +144,10 @@ public final class Spool extends OutputStream {
 
     /** A byte buffer that reads back without a copy. */
     private static final class Memory extends ByteArrayOutputStream {
+        Memory(int size) {
+            super(size);
+        }
+
         InputStream reader() {
             return new ByteArrayInputStream(buf, 0, count);
         }
