@@ -183,25 +183,31 @@ final class RelayTransaction implements MessageHandler {
     private String deliverVouched(SenderPolicy senders, DataStream content, byte[] received, long t0)
             throws IOException {
         HeaderBlock.Head head = null;
-        early = null;
+        AtHeaders known = null;
         if (queued == null) {
             // Passthrough: judge the header block before anything goes downstream. A message no key signs (the
             // policy alone) is then streamed on as it comes, header bytes first; only a signed one is held.
             head = HeaderBlock.Head.read(content, HeaderBlock.DEFAULT_MAX_BYTES);
-            String answer = judgedAtHeaders(senders, head, content, received, t0);
-            if (answer != null) {
-                return answer;
+            known = readAhead(senders, head);
+            if (known != null && known.keys.isEmpty()) {
+                Judged judged = judge(senders, known.authors);
+                if (judged.refusal() != null) {
+                    content.transferTo(OutputStream.nullOutputStream()); // to its end: too large still answers 552
+                    size = content.count();
+                    return refused(judged);
+                }
+                return send(received, new SequenceInputStream(head.stream(), content), content, t0);
             }
         }
         try (Spool spool = new Spool(senders.spoolDir(), SPOOL_MEMORY)) {
             // Decided as soon as the header block ends: which keys will sign it, so that a message none will
             // (the policy alone) is not canonicalised and hashed for nothing.
             AtHeaders at = new AtHeaders();
-            AtHeaders known = early;
+            AtHeaders decided = known;
             MessageScan scan = new MessageScan(HeaderBlock.DEFAULT_MAX_BYTES, spool, h -> {
-                if (known != null) { // decided when the header block was read ahead (passthrough)
-                    at.keys = known.keys;
-                    at.authors = known.authors;
+                if (decided != null) { // decided when the header block was read ahead (passthrough)
+                    at.keys = decided.keys;
+                    at.authors = decided.authors;
                     return true;
                 }
                 try {
@@ -220,12 +226,9 @@ final class RelayTransaction implements MessageHandler {
             scan.finish();
             size = content.count();
             Authors authors = at.authors != null ? at.authors : HeaderAddresses.read(scan.headers(), smtpUtf8());
-            ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
-            SenderPolicy.Refusal refusal = senders.authors(key, authors);
-            if (refusal != null) {
-                result = "refused";
-                policy = refusal.reason().wireName();
-                return ctx.policyRefused(session, key, refusal, "data", id);
+            Judged judged = judge(senders, authors);
+            if (judged.refusal() != null) {
+                return refused(judged);
             }
             byte[] prefix = received;
             List<io.keyrelay.dkim.SigningKey> keys = at.authors != null ? at.keys : senders.signingKeys(authors);
@@ -255,43 +258,39 @@ final class RelayTransaction implements MessageHandler {
     }
 
     /**
-     * The passthrough answer for a message whose header block was read whole and that no key signs: refused (the
-     * rest read and dropped: nothing reached the downstream), or sent on without being held. Null when the
-     * message must be held after all: signed, a header block past its bound, or headers that could not be judged
-     * here (judged again, the same way, once the message has ended).
+     * What the header block read ahead in passthrough decides: its authors and the keys that will sign it. Null
+     * when it cannot be judged before the message has ended — a block past its bound, or headers the reader threw
+     * on — and the message is held and judged whole, as in queue mode.
      */
-    private String judgedAtHeaders(SenderPolicy senders, HeaderBlock.Head head, DataStream content, byte[] received,
-            long t0) throws IOException {
+    private AtHeaders readAhead(SenderPolicy senders, HeaderBlock.Head head) {
         if (head.block() == null || head.block().truncated()) {
             return null;
         }
-        Authors authors;
         try {
-            authors = HeaderAddresses.read(head.block(), smtpUtf8());
-            List<io.keyrelay.dkim.SigningKey> keys = senders.signingKeys(authors);
-            if (!keys.isEmpty()) {
-                early = new AtHeaders();
-                early.authors = authors;
-                early.keys = keys;
-                return null;
-            }
+            AtHeaders at = new AtHeaders();
+            at.authors = HeaderAddresses.read(head.block(), smtpUtf8());
+            at.keys = senders.signingKeys(at.authors);
+            return at;
         } catch (RuntimeException e) {
             return null;
         }
-        ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
-        SenderPolicy.Refusal refusal = senders.authors(key, authors);
-        if (refusal != null) {
-            content.transferTo(OutputStream.nullOutputStream()); // to its end: too large still answers 552
-            size = content.count();
-            result = "refused";
-            policy = refusal.reason().wireName();
-            return ctx.policyRefused(session, key, refusal, "data", id);
-        }
-        return send(received, new SequenceInputStream(head.stream(), content), content, t0);
     }
 
-    /** Set when the header block read ahead in passthrough showed keys that will sign: what was decided there. */
-    private AtHeaders early;
+    /** The sender policy's verdict on a message's authors, and the key it was judged under. */
+    private record Judged(ApiKey key, SenderPolicy.Refusal refusal) {}
+
+    /** Judges {@code authors} under the key as it is now (its sending domains may have changed since AUTH). */
+    private Judged judge(SenderPolicy senders, Authors authors) {
+        ApiKey key = ctx.authenticator().lookup().peek(principal.key().keyHash()).orElse(principal.key());
+        return new Judged(key, senders.authors(key, authors));
+    }
+
+    /** The client's reply for a refused message; the refusal is counted, logged and audited. */
+    private String refused(Judged judged) {
+        result = "refused";
+        policy = judged.refusal().reason().wireName();
+        return ctx.policyRefused(session, judged.key(), judged.refusal(), "data", id);
+    }
 
     /** What was decided about a message when its header block ended: its authors and the keys that will sign it. */
     private static final class AtHeaders {
